@@ -1,0 +1,32 @@
+"""The ``ferbench`` command line. Sub-commands import their heavy dependencies (torch...) lazily."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .. import __version__
+from . import data
+
+app = typer.Typer(
+    name="ferbench",
+    help="Benchmark facial-expression recognition on low-quality faces: data audit, restoration, CNNs and "
+         "VLMs, metrics with confidence intervals, per-phase cost, reports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data.app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ferbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")) -> None:
+    """ferbench: facial-expression recognition benchmarks."""

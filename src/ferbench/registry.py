@@ -1,0 +1,66 @@
+"""A small generic registry: one instance per plug-in kind (models, restorers, degradations, ...).
+
+A plug-in registers itself with a decorator in its own module; the registry imports the modules of
+its package lazily so that ``list_*`` sees every built-in entry without import-order surprises.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, TypeVar
+
+T = TypeVar("T", bound=Callable[..., Any])
+
+
+@dataclass
+class Entry(Generic[T]):
+    name: str
+    fn: T
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        doc = (self.fn.__doc__ or "").strip()
+        return self.meta.get("description") or (doc.splitlines()[0] if doc else "")
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str, builtin_modules: tuple[str, ...] = ()):
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+        self._builtin_modules = builtin_modules
+        self._loaded = False
+
+    def register(self, name: str, **meta: Any) -> Callable[[T], T]:
+        def decorator(fn: T) -> T:
+            if name in self._entries and self._entries[name].fn is not fn:
+                raise ValueError(f"{self.kind} {name!r} is already registered by {self._entries[name].fn.__module__}")
+            self._entries[name] = Entry(name, fn, dict(meta))
+            return fn
+        return decorator
+
+    def _load_builtins(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            for module in self._builtin_modules:
+                importlib.import_module(module)
+
+    def get(self, name: str) -> Entry[T]:
+        self._load_builtins()
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}") from None
+
+    def names(self, **filters: Any) -> list[str]:
+        self._load_builtins()
+        return sorted(n for n, e in self._entries.items() if all(e.meta.get(k) == v for k, v in filters.items()))
+
+    def entries(self, **filters: Any) -> list[Entry[T]]:
+        return [self._entries[n] for n in self.names(**filters)]
+
+    def __contains__(self, name: str) -> bool:
+        self._load_builtins()
+        return name in self._entries
