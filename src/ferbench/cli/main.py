@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import data
+from . import data, evaluate, models
 
 app = typer.Typer(
     name="ferbench",
@@ -18,6 +18,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
+app.command("eval")(evaluate.eval_command)
+app.command("compare")(evaluate.compare_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,32 @@
+"""uint8 faces -> normalised float tensors, as a model's :class:`Preprocess` config says."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import Preprocess
+
+
+def to_tensor(images: np.ndarray, pre: Preprocess) -> torch.Tensor:
+    """N×H×W or N×H×W×3 uint8 -> N×C×S×S float32, normalised."""
+    if images.ndim == 3:
+        images = images[..., None]
+    if pre.resize == "cv2_bilinear" and images.shape[1:3] != (pre.input_size, pre.input_size):
+        import cv2  # Keras-era models were trained on cv2.resize output: match it exactly
+
+        images = np.stack([cv2.resize(im, (pre.input_size, pre.input_size)) for im in images])
+        images = images[..., None] if images.ndim == 3 else images
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+    if x.shape[1] == 3 and pre.in_chans == 1:
+        x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])  # ITU-R 601 luma, as PIL's "L"
+    elif x.shape[1] == 1 and pre.in_chans == 3:
+        x = x.expand(-1, 3, -1, -1)
+    if x.shape[-1] != pre.input_size or x.shape[-2] != pre.input_size:
+        mode = "bilinear" if pre.resize == "cv2_bilinear" else pre.resize
+        kw = {"align_corners": False, "antialias": True} if mode in ("bilinear", "bicubic") else {}
+        x = F.interpolate(x, size=(pre.input_size, pre.input_size), mode=mode, **kw)
+    mean = torch.tensor(pre.mean, dtype=x.dtype).view(1, -1, 1, 1)
+    std = torch.tensor(pre.std, dtype=x.dtype).view(1, -1, 1, 1)
+    return (x - mean) / std

@@ -1,0 +1,83 @@
+"""Predictor for any torch module with a :class:`ModelConfig`: trained CNNs, imported Keras models, ours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..cost.flops import count_flops, count_params
+from ..emotions import EMOTIONS
+from .checkpoint import load_checkpoint
+from .config import ModelConfig
+from .predictor import Prediction, Predictor
+from .preprocess import to_tensor
+
+
+class TorchPredictor(Predictor):
+    def __init__(self, module: torch.nn.Module, config: ModelConfig, name: str | None = None,
+                 weights_sha256: str | None = None, batch_size: int = 256, tta: str = "none",
+                 device: str | None = None, weights_path: str | None = None):
+        if list(config.labels) != list(EMOTIONS):
+            raise ValueError(f"model outputs {config.labels}, not FER order {list(EMOTIONS)}: refusing to guess a mapping")
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.module = module.to(self.device).eval()
+        self.config, self.name = config, name or config.arch
+        self.weights_sha256, self.weights_path = weights_sha256, weights_path
+        self.batch_size, self.tta = batch_size, tta
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, expect_arch: str | None = None, **options: Any) -> "TorchPredictor":
+        from .registry import create_model
+
+        config, state, digest = load_checkpoint(path)
+        if expect_arch and config.arch != expect_arch:
+            raise ValueError(f"{path} is a {config.arch!r} checkpoint, not {expect_arch!r}")
+        module = create_model(config.arch, num_classes=config.num_classes, in_chans=config.preprocess.in_chans,
+                              input_size=config.preprocess.input_size, **config.arch_kwargs)
+        module.load_state_dict(state)
+        return cls(module, config, name=options.pop("name", None) or config.arch, weights_sha256=digest,
+                   weights_path=str(path), **options)
+
+    @torch.inference_mode()
+    def logits(self, images: np.ndarray) -> torch.Tensor:
+        x = to_tensor(images, self.config.preprocess).to(self.device)
+        if self.tta == "none":
+            return self.module(x)
+        if self.tta == "flip":
+            return (self.module(x).softmax(1) + self.module(x.flip(-1)).softmax(1)).div(2).log()
+        if self.tta == "tencrop":
+            return _ten_crop(self.module, x).log()
+        raise ValueError(f"unknown test-time augmentation {self.tta!r} (none, flip, tencrop)")
+
+    def predict(self, images: np.ndarray) -> Prediction:
+        proba = self.logits(images).float().softmax(dim=1).cpu().numpy()
+        return Prediction.from_proba(proba)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "arch": self.config.arch, "weights": self.weights_path,
+                "weights_sha256": self.weights_sha256, "tta": self.tta,
+                "config": self.config.model_dump(mode="json")}
+
+    def cost_info(self) -> dict[str, Any]:
+        pre = self.config.preprocess
+        flops = count_flops(self.module, (pre.in_chans, pre.input_size, pre.input_size))
+        views = {"none": 1, "flip": 2, "tencrop": 10}.get(self.tta, 1)
+        return {"params": count_params(self.module), "flops_per_image": flops * views, "tta_views": views}
+
+
+def _ten_crop(module: torch.nn.Module, x: torch.Tensor, scale: float = 0.875) -> torch.Tensor:
+    """Mean softmax over 4 corner + centre crops (resized back to the input size) and their mirrors."""
+    import torch.nn.functional as F
+
+    size = x.shape[-1]
+    c = max(1, int(round(size * scale)))
+    offsets = [(0, 0), (0, size - c), (size - c, 0), (size - c, size - c), ((size - c) // 2, (size - c) // 2)]
+    total = 0
+    for top, left in offsets:
+        crop = F.interpolate(x[..., top:top + c, left:left + c], size=(size, size), mode="bilinear",
+                             align_corners=False)
+        total = total + module(crop).softmax(1) + module(crop.flip(-1)).softmax(1)
+    return total / 10
