@@ -7,7 +7,8 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import data, evaluate, models
+from . import data, evaluate, models, train
+from . import report
 
 app = typer.Typer(
     name="ferbench",
@@ -19,8 +20,10 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
+app.command("train")(train.train_command)
 app.command("eval")(evaluate.eval_command)
 app.command("compare")(evaluate.compare_command)
+app.command("report")(report.report_command)
 
 
 def _version(value: bool) -> None:

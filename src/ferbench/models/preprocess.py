@@ -10,7 +10,7 @@ from .config import Preprocess
 
 
 def to_tensor(images: np.ndarray, pre: Preprocess) -> torch.Tensor:
-    """N×H×W or N×H×W×3 uint8 -> N×C×S×S float32, normalised."""
+    """N×H×W or N×H×W×3 uint8 (NumPy) -> N×C×S×S float32, normalised."""
     if images.ndim == 3:
         images = images[..., None]
     if pre.resize == "cv2_bilinear" and images.shape[1:3] != (pre.input_size, pre.input_size):
@@ -18,7 +18,13 @@ def to_tensor(images: np.ndarray, pre: Preprocess) -> torch.Tensor:
 
         images = np.stack([cv2.resize(im, (pre.input_size, pre.input_size)) for im in images])
         images = images[..., None] if images.ndim == 3 else images
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+    return normalize_batch(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2), pre)
+
+
+def normalize_batch(x: torch.Tensor, pre: Preprocess) -> torch.Tensor:
+    """N×C×H×W uint8 tensor (C = 1 or 3) -> N×in_chans×S×S float32: channels, resize, /255, normalise.
+    Training and inference both go through here, so validation during training equals ``ferbench eval``."""
+    x = x.float().div_(255.0)
     if x.shape[1] == 3 and pre.in_chans == 1:
         x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])  # ITU-R 601 luma, as PIL's "L"
     elif x.shape[1] == 1 and pre.in_chans == 3:
@@ -27,6 +33,6 @@ def to_tensor(images: np.ndarray, pre: Preprocess) -> torch.Tensor:
         mode = "bilinear" if pre.resize == "cv2_bilinear" else pre.resize
         kw = {"align_corners": False, "antialias": True} if mode in ("bilinear", "bicubic") else {}
         x = F.interpolate(x, size=(pre.input_size, pre.input_size), mode=mode, **kw)
-    mean = torch.tensor(pre.mean, dtype=x.dtype).view(1, -1, 1, 1)
-    std = torch.tensor(pre.std, dtype=x.dtype).view(1, -1, 1, 1)
+    mean = torch.tensor(pre.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    std = torch.tensor(pre.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     return (x - mean) / std

@@ -1,1 +1,0 @@
-"""Placeholder until this family lands; the registry imports it."""

@@ -1,0 +1,159 @@
+"""``train``: data -> Lightning fit (model selection on the validation split) -> safetensors checkpoint.
+
+Writes into ``out``: ``checkpoints/{best,last}.ckpt`` (Lightning, with optimiser state, for ``--resume``),
+``model.safetensors`` + ``model.json`` (the best weights and their config, what ``ferbench eval`` loads),
+``history.jsonl`` (one line per epoch: seconds, loss, validation metrics) and ``train.json`` (config,
+versions, data hashes, cost of each phase).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..cost import PhaseMeter, count_flops, count_params, machine_info
+from ..data import load_dataset
+from ..emotions import NUM_CLASSES
+from ..models import create_model
+from ..models.checkpoint import save_checkpoint
+from ..models.config import ModelConfig, Preprocess
+from ..study.runfiles import now, versions
+from ..utils.io import sha256_file, sha256_json, write_json
+from .config import TrainConfig
+
+TRAIN_JSON, HISTORY = "train.json", "history.jsonl"
+
+
+class _NoAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+def _history_callback(out: Path):
+    import lightning as L
+
+    class History(L.Callback):
+        """Appends one JSON line per finished epoch (survives interruption; a resumed run continues it)."""
+
+        def on_train_epoch_start(self, trainer, pl_module) -> None:
+            self.t0 = time.perf_counter()
+
+        def on_validation_epoch_end(self, trainer, pl_module) -> None:
+            if trainer.sanity_checking or not hasattr(self, "t0"):
+                return
+            m = {k: round(float(v), 6) for k, v in trainer.callback_metrics.items()}
+            rec = {"epoch": trainer.current_epoch, "seconds": round(time.perf_counter() - self.t0, 2),
+                   "step": trainer.global_step, **m}
+            with open(out / HISTORY, "a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+
+    return History()
+
+
+def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, EMAWeightAveraging, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+    from torch.utils.data import DataLoader
+
+    from .data import EpochSampler, FaceDataset, class_weights
+    from .module import FERModule
+
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdverts())
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    config_hash = sha256_json(cfg.result_affecting())
+    ckpt_dir = out / "checkpoints"
+    if resume:
+        previous = json.loads((out / TRAIN_JSON).read_text()) if (out / TRAIN_JSON).exists() else {}
+        if previous.get("config_hash") not in (None, config_hash):
+            raise ValueError(f"{out}: --resume with a different configuration than the interrupted run")
+        if not (ckpt_dir / "last.ckpt").exists():
+            resume = False  # interrupted before the first epoch ended: start over
+    elif (ckpt_dir / "last.ckpt").exists():
+        raise ValueError(f"{out} already holds a training run; pass --resume to continue it or choose a new --out")
+    if not resume:
+        (out / HISTORY).unlink(missing_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+
+    with PhaseMeter("preprocessing") as pre:
+        ds = load_dataset(cfg.data, ferplus=cfg.ferplus, label_mode=cfg.label_mode)
+        train_ds = ds.select(cfg.train_split, limit=cfg.limit_train)
+        val_ds = ds.select(cfg.val_split, limit=cfg.limit_val)
+    pre.set_items(len(train_ds) + len(val_ds))
+
+    model = create_model(cfg.model, num_classes=NUM_CLASSES, in_chans=cfg.in_chans, input_size=cfg.input_size,
+                         pretrained=cfg.pretrained, **cfg.arch_kwargs)
+    weights = class_weights(train_ds.labels, NUM_CLASSES)
+    sampler = EpochSampler(len(train_ds), cfg.seed,
+                           weights=weights[train_ds.labels] if cfg.balance == "sampler" else None)
+    soft = cfg.label_mode == "soft" and cfg.ferplus is not None
+    train_loader = DataLoader(FaceDataset(train_ds, cfg.augment, cfg.seed, soft), batch_size=cfg.batch_size,
+                              sampler=sampler, num_workers=cfg.num_workers, drop_last=len(train_ds) > cfg.batch_size,
+                              persistent_workers=cfg.num_workers > 0)
+    val_loader = DataLoader(FaceDataset(val_ds, None, cfg.seed, soft), batch_size=max(cfg.batch_size, 256),
+                            num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0)
+    module = FERModule(cfg, model, steps_per_epoch=len(train_loader),
+                       weights=weights if cfg.balance == "weighted_loss" else None)
+
+    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_accuracy", mode="max",
+                                 save_last=True, save_top_k=1, enable_version_counter=False)
+    callbacks: list = [checkpoint, _history_callback(out)]
+    if cfg.early_stopping:
+        callbacks.append(EarlyStopping("val_accuracy", mode="max", patience=cfg.early_stopping))
+    if cfg.ema_decay:
+        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay))
+    precision = cfg.precision if cfg.precision != "auto" else ("16-mixed" if torch.cuda.is_available() else "32-true")
+    trainer = L.Trainer(
+        max_epochs=cfg.epochs, max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
+        accelerator=cfg.accelerator, devices=cfg.devices if cfg.devices == "auto" else int(cfg.devices),
+        num_nodes=cfg.num_nodes, strategy=cfg.strategy, precision=precision, deterministic=True,
+        callbacks=callbacks, logger=CSVLogger(out, name="logs"), default_root_dir=out,
+        enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0,
+        log_every_n_steps=max(1, min(50, len(train_loader))),
+    )
+    run = {"ferbench_run": 1, "kind": "train", "status": "running", "started": now(), "config": cfg.model_dump(mode="json"),
+           "config_hash": config_hash, "seed": cfg.seed, "versions": versions(), "machine": machine_info(),
+           "dataset": {"source": ds.source, "source_sha256": ds.source_hash, "train": {"split": cfg.train_split,
+                       "n": len(train_ds), "fingerprint": train_ds.fingerprint}, "val": {"split": cfg.val_split,
+                       "n": len(val_ds), "fingerprint": val_ds.fingerprint}}}
+    write_json(out / TRAIN_JSON, run)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        with PhaseMeter("training", batch_size=cfg.batch_size, precision=precision) as meter:
+            trainer.fit(module, train_loader, val_loader, ckpt_path="last" if resume else None)
+    history = [json.loads(line) for line in (out / HISTORY).read_text().splitlines()] if (out / HISTORY).exists() else []
+    meter.set_items(len(train_ds) * len(history))
+
+    best_path = checkpoint.best_model_path or str(ckpt_dir / "best.ckpt")
+    state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+    state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+    best = max(history, key=lambda h: h.get("val_accuracy", -1)) if history else {}
+    pre_cfg = Preprocess(input_size=cfg.input_size, in_chans=cfg.in_chans, mean=cfg.mean, std=cfg.std)
+    model_cfg = ModelConfig(arch=cfg.model, preprocess=pre_cfg, arch_kwargs=cfg.arch_kwargs, provenance={
+        "trained_by": "ferbench train", "config_hash": config_hash, "recipe": cfg.model_dump(mode="json"),
+        "data_sha256": ds.source_hash, "train_fingerprint": train_ds.fingerprint, "best_epoch": best.get("epoch"),
+        "val_accuracy": best.get("val_accuracy"), "val_f1_macro": best.get("val_f1_macro"),
+        "epochs_run": len(history)})
+    model.load_state_dict(state)
+    weights_path = save_checkpoint(model, model_cfg, out / "model.safetensors")
+    epoch_seconds = [h["seconds"] for h in history]
+    run.update(status="finished", finished=now(), best=best, epochs_run=len(history),
+               checkpoint={"path": str(weights_path), "sha256": sha256_file(weights_path)},
+               cost={"preprocessing": pre.result, "training": {**meter.result,
+                     "seconds_per_epoch_median": float(np.median(epoch_seconds)) if epoch_seconds else None,
+                     "epochs": len(history), "interrupted_and_resumed": resume},
+                     "model": {"params": count_params(model),
+                               "flops_per_image": count_flops(model, (cfg.in_chans, cfg.input_size, cfg.input_size))}})
+    write_json(out / TRAIN_JSON, run)
+    return run

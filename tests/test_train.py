@@ -1,0 +1,130 @@
+"""Training end to end on synthetic data with a tiny CNN: train -> checkpoint -> resume -> eval -> metrics."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from conftest import synthetic_faces, write_fer_csv
+from ferbench.cli.main import app
+from ferbench.models import create_model, list_models
+from ferbench.train import TrainConfig
+from ferbench.train.fit import train
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def small_csv(tmp_path):
+    images, labels = synthetic_faces(448, size=48, seed=1)
+    usages = ["Training"] * 336 + ["PublicTest"] * 112
+    return write_fer_csv(tmp_path / "train.csv", images, labels, usages)
+
+
+def _cfg(csv, **kw):
+    base = dict(model="tiny_cnn", data=str(csv), epochs=3, batch_size=32, lr=1e-2, warmup_epochs=0,
+                early_stopping=None, threads=1, augment={"erasing": 0.0})
+    base.update(kw)
+    return TrainConfig.model_validate(base)
+
+
+def test_paper_models_are_registered_and_take_1_or_3_channels():
+    import torch
+
+    assert {"vgg19", "resnet50", "efficientnet_b0"} <= set(list_models(family="cnn"))
+    for name in ("vgg19", "resnet50", "efficientnet_b0"):
+        for chans, size in ((1, 48), (3, 96)):
+            model = create_model(name, in_chans=chans, input_size=size).eval()
+            assert model(torch.zeros(2, chans, size, size)).shape == (2, 7)
+
+
+def test_train_learns_and_eval_matches_validation(small_csv, tmp_path):
+    out = tmp_path / "run"
+    run = train(_cfg(small_csv, epochs=5, augment={"mixup": 0.2, "erasing": 0.0}, ema_decay=0.9), out,
+                progress=False)
+    assert run["status"] == "finished" and run["epochs_run"] == 5
+    best = run["best"]
+    assert best["val_accuracy"] > 0.5  # the synthetic classes are easy; chance is 1/7
+    cost = run["cost"]
+    assert cost["training"]["wall_s"] > 0 and cost["model"]["params"] > 0 and cost["model"]["flops_per_image"] > 0
+    # Evaluating the exported checkpoint on the validation split gives the selected epoch's accuracy.
+    result = runner.invoke(app, ["eval", "--checkpoint", str(out / "model.safetensors"), "--data", str(small_csv),
+                                 "--split", "PublicTest", "--out", str(tmp_path / "eval"), "-q", "--n-boot", "200"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["n"] == 112 and metrics["n_scored"] == 112
+    assert metrics["accuracy"] == pytest.approx(best["val_accuracy"], abs=1e-6)
+    low, high = metrics["accuracy_ci"]
+    assert low <= metrics["accuracy"] <= high
+    run_json = json.loads((tmp_path / "eval" / "run.json").read_text())
+    assert {"preprocessing", "inference", "evaluation", "model"} <= set(run_json["cost"])
+
+
+def test_resume_refuses_other_config_and_fresh_run_refuses_existing(small_csv, tmp_path):
+    out = tmp_path / "run"
+    train(_cfg(small_csv, epochs=1), out, progress=False)
+    with pytest.raises(ValueError, match="already holds a training run"):
+        train(_cfg(small_csv, epochs=1), out, progress=False)
+    with pytest.raises(ValueError, match="different configuration"):
+        train(_cfg(small_csv, epochs=1, lr=0.1), out, resume=True, progress=False)
+
+
+def test_soft_ferplus_labels_and_balancing_options_train(small_csv, tmp_path):
+    for balance in ("weighted_loss", "sampler"):
+        run = train(_cfg(small_csv, epochs=1, balance=balance, optimizer="sgd", scheduler="onecycle",
+                         augment={"cutmix": 1.0}), tmp_path / balance, progress=False)
+        assert run["epochs_run"] == 1
+
+
+TRAIN_SCRIPT = """
+import sys, time
+import lightning as L
+from ferbench.train import TrainConfig
+from ferbench.train.fit import train
+
+class Slow(L.Callback):  # slows training down so that the test can kill it in the middle of an epoch
+    def on_train_batch_end(self, *args):
+        time.sleep(float(sys.argv[3]))
+
+_init = L.Trainer.__init__
+def init(self, *args, **kw):
+    kw["callbacks"] = list(kw.get("callbacks") or []) + [Slow()]
+    _init(self, *args, **kw)
+L.Trainer.__init__ = init
+train(TrainConfig.model_validate_json(sys.argv[1]), sys.argv[2], resume=len(sys.argv) > 4, progress=False)
+"""
+
+
+def test_killed_training_resumes_to_identical_weights(small_csv, tmp_path):
+    cfg = _cfg(small_csv, epochs=3, augment={"mixup": 0.2, "erasing": 0.25})
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    straight = tmp_path / "straight"
+    subprocess.run([sys.executable, "-c", TRAIN_SCRIPT, cfg.model_dump_json(), str(straight), "0"], check=True,
+                   env=env, timeout=300, capture_output=True)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, cfg.model_dump_json(), str(killed), "0.05"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    history = killed / "history.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (history.exists() and len(history.read_text().splitlines()) >= 1
+                                          and (killed / "checkpoints" / "last.ckpt").exists()):
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the second epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "model.safetensors").exists(), "the run finished before it could be killed"
+    subprocess.run([sys.executable, "-c", TRAIN_SCRIPT, cfg.model_dump_json(), str(killed), "0", "resume"],
+                   check=True, env=env, timeout=300, capture_output=True)
+    a, b = load_file(str(straight / "model.safetensors")), load_file(str(killed / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.array_equal(a[key].numpy(), b[key].numpy()), key
+    run = json.loads((killed / "train.json").read_text())
+    assert run["cost"]["training"]["interrupted_and_resumed"] is True
