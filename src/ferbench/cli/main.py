@@ -9,6 +9,7 @@ import typer
 from .. import __version__
 from . import data, evaluate, models, train
 from . import report
+from . import restore as restore_cli
 
 app = typer.Typer(
     name="ferbench",
@@ -24,6 +25,7 @@ app.command("train")(train.train_command)
 app.command("eval")(evaluate.eval_command)
 app.command("compare")(evaluate.compare_command)
 app.command("report")(report.report_command)
+restore_cli.register(app)
 
 
 def _version(value: bool) -> None:

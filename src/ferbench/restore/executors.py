@@ -1,0 +1,83 @@
+"""Where shard jobs run: this process, a local process pool, or Ray. Each yields (index, images, cost) as
+shards finish, in any order; the driver alone writes files, so no two processes write the same job.
+
+``local`` with one worker runs in this process (with a progress update per batch). With more, a process pool
+(spawned, not forked: torch and OpenCV thread pools do not survive a fork) keeps at most two shards per
+worker in flight. ``ray`` runs one actor per worker (each loads the model once) on the Ray cluster named by
+``$RAY_ADDRESS``, or a local one started for the job; results come back to the driver, so workers need no
+shared filesystem (only the weights file at the same path).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from .stage import ShardWorker, StageSpec
+
+Job = tuple[int, np.ndarray]
+Result = tuple[int, np.ndarray, dict[str, Any]]
+EXECUTORS = ("local", "ray")
+
+
+def threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def run_in_process(worker: ShardWorker, jobs: Iterable[Job], progress: Callable[[int], None] | None) -> Iterator[Result]:
+    for index, images in jobs:
+        yield worker.run(index, images, progress)
+
+
+_POOL_WORKER: ShardWorker | None = None
+
+
+def _pool_init(spec: StageSpec, threads: int, expect: dict[str, Any]) -> None:
+    global _POOL_WORKER
+    _POOL_WORKER = ShardWorker(spec, threads, expect)
+
+
+def _pool_run(index: int, images: np.ndarray) -> Result:
+    assert _POOL_WORKER is not None
+    return _POOL_WORKER.run(index, images)
+
+
+def run_in_pool(spec: StageSpec, expect: dict[str, Any], jobs: Iterable[Job], workers: int) -> Iterator[Result]:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pool_init,
+                             initargs=(spec, threads_per_worker(workers), expect)) as pool:
+        pending: set = set()
+        for job in jobs:
+            pending.add(pool.submit(_pool_run, *job))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (f.result() for f in done)
+
+
+def run_on_ray(spec: StageSpec, expect: dict[str, Any], jobs: Iterable[Job], workers: int) -> Iterator[Result]:
+    try:
+        import ray
+        from ray.util import ActorPool
+    except ImportError:
+        raise ImportError("--executor ray needs Ray: pip install 'ferbench[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        address = os.environ.get("RAY_ADDRESS")
+        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+                 log_to_driver=False)
+    try:
+        actor = ray.remote(num_cpus=1)(ShardWorker)
+        threads = None if os.environ.get("RAY_ADDRESS") else threads_per_worker(workers)  # a cluster: node default
+        pool = ActorPool([actor.remote(spec, threads, expect) for _ in range(workers)])
+        yield from pool.map_unordered(lambda a, job: a.run.remote(*job), list(jobs))
+    finally:
+        if started:
+            ray.shutdown()

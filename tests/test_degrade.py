@@ -1,0 +1,85 @@
+"""Degradations: five severities each, seeded and deterministic, growing with severity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import synthetic_faces
+from ferbench.data import Dataset
+from ferbench.degrade import SEVERITIES, degrade_images, list_degradations, severity_table
+
+NAMES = ["gaussian_blur", "gaussian_noise", "jpeg", "downscale", "low_contrast", "low_brightness", "occlusion"]
+RANDOM = {"gaussian_noise", "occlusion"}  # the ones that draw from the seeded generator
+
+
+def faces(n=12, seed=0):
+    images, _ = synthetic_faces(n, seed=seed)
+    return images + np.random.default_rng(seed).integers(0, 25, images.shape, dtype=np.uint8)
+
+
+def dataset(n=12):
+    images, labels = synthetic_faces(n)
+    return Dataset(images=images, labels=labels.astype(np.int64), splits=np.array(["Training"] * n),
+                   ids=np.array([str(i) for i in range(n)]), source="synthetic", source_hash="0" * 64)
+
+
+def test_every_degradation_is_registered_with_five_levels():
+    assert set(NAMES) <= set(list_degradations())
+    table = severity_table()
+    for name in NAMES:
+        assert list(table[name]["levels"]) == list(SEVERITIES) and table[name]["unit"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_deterministic_at_every_severity(name):
+    images = faces()
+    for severity in SEVERITIES:
+        a = degrade_images(images, name, severity, seed=3)
+        assert a.dtype == np.uint8 and a.shape == images.shape
+        assert np.array_equal(a, degrade_images(images, name, severity, seed=3))
+        # per image: independent of batch order and of the other images in the batch
+        assert np.array_equal(a[::-1], degrade_images(images[::-1], name, severity, seed=3))
+        assert np.array_equal(a[5:7], degrade_images(images[5:7], name, severity, seed=3))
+        other = degrade_images(images, name, severity, seed=4)
+        assert np.array_equal(a, other) == (name not in RANDOM), f"{name}@{severity}: seed should matter iff random"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_damage_grows_with_severity_and_zero_is_clean(name):
+    images = faces(32)
+    assert np.array_equal(degrade_images(images, name, 0), images)
+    damage = [np.abs(degrade_images(images, name, s).astype(int) - images).mean() for s in SEVERITIES]
+    assert all(b > a for a, b in zip(damage, damage[1:])), (name, damage)
+    assert damage[0] > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rgb_faces(name):
+    rgb = np.repeat(faces(3)[..., None], 3, -1)
+    out = degrade_images(rgb, name, 3)
+    assert out.shape == rgb.shape and np.array_equal(out, degrade_images(rgb, name, 3))
+
+
+def test_bad_requests():
+    with pytest.raises(ValueError, match="severity must be 0 .* or one of"):
+        degrade_images(faces(1), "jpeg", 6)
+    with pytest.raises(KeyError, match="unknown degradation 'fog'; known: .*jpeg"):
+        degrade_images(faces(1), "fog", 1)
+    with pytest.raises(ValueError, match="uint8"):
+        degrade_images(faces(1).astype(float), "jpeg", 1)
+
+
+def test_degrade_dataset_records_the_stage_and_changes_the_fingerprint(tmp_path):
+    from ferbench.degrade import degrade_dataset
+
+    ds = dataset()
+    a = degrade_dataset(ds, "gaussian_noise", 2, seed=1)
+    assert np.array_equal(a.ids, ds.ids) and np.array_equal(a.labels, ds.labels)
+    assert a.options["degrade"] | {"key": None} == {"name": "gaussian_noise", "severity": 2, "seed": 1, "key": None}
+    prints = {ds.fingerprint, a.fingerprint, degrade_dataset(ds, "gaussian_noise", 3, seed=1).fingerprint,
+              degrade_dataset(ds, "gaussian_noise", 2, seed=2).fingerprint,
+              degrade_dataset(ds, "jpeg", 2, seed=1).fingerprint}
+    assert len(prints) == 5
+    stored = degrade_dataset(ds, "gaussian_noise", 2, seed=1, out_dir=tmp_path / "job", shard_size=5)
+    assert np.array_equal(stored.images, a.images) and stored.fingerprint == a.fingerprint
