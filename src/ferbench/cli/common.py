@@ -13,7 +13,7 @@ from rich.console import Console
 from ..data.errors import DataError, OnBad
 from ..utils.io import to_json
 
-console = Console(stderr=True)  # human-readable output to stderr, so stdout stays clean for --json
+console = Console(stderr=True, soft_wrap=True)  # messages to stderr (stdout stays clean for --json); no hard wraps
 out = Console()
 
 OnBadOpt = typer.Option(OnBad.error, "--on-bad", help="Bad rows/files: 'error' stops with a message naming "

@@ -26,6 +26,7 @@ class TrainConfig(BaseModel):
     train_split: str = "Training"
     val_split: str = "PublicTest"       # model selection and early stopping; never the test split
     ferplus: Optional[str] = None       # fer2013new.csv: train on FER+ labels
+    restore: Optional[dict] = None      # restorer applied to the training faces (set by the study runner)
     label_mode: Literal["majority", "plurality", "soft"] = "majority"
     input_size: int = 48
     in_chans: Literal[1, 3] = 1

@@ -57,7 +57,10 @@ def _history_callback(out: Path):
     return History()
 
 
-def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True,
+          dataset=None) -> dict[str, Any]:
+    """Train ``cfg.model``. ``dataset``: an already prepared Dataset (e.g. restored faces) to use instead of
+    reading ``cfg.data``; ``cfg.restore`` must then describe how it was made, for the config hash."""
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, EMAWeightAveraging, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -86,7 +89,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     L.seed_everything(cfg.seed, workers=True, verbose=False)
 
     with PhaseMeter("preprocessing") as pre:
-        ds = load_dataset(cfg.data, ferplus=cfg.ferplus, label_mode=cfg.label_mode)
+        ds = dataset if dataset is not None else load_dataset(cfg.data, ferplus=cfg.ferplus,
+                                                               label_mode=cfg.label_mode)
         train_ds = ds.select(cfg.train_split, limit=cfg.limit_train)
         val_ds = ds.select(cfg.val_split, limit=cfg.limit_val)
     pre.set_items(len(train_ds) + len(val_ds))

@@ -1,0 +1,84 @@
+"""``ferbench predict``: expressions of the faces in images, folders and videos."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..emotions import EMOTIONS
+from .common import console, fail, out
+
+
+def predict_command(
+    inputs: list[Path] = typer.Argument(..., exists=True, help="Image files, folders (searched recursively) "
+                                        "or videos."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name (default: the packaged "
+                                        "ferbench model)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", "--checkpoint", "-w", help="Weights for --model."),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines to stdout: per image (or video frame) its "
+                                 "faces, each with box [x, y, w, h], label and probabilities by emotion."),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV to stdout: one row per face."),
+    annotate_dir: Optional[Path] = typer.Option(None, "--annotate", help="Write annotated copies (boxes and "
+                                                "labels) into this folder."),
+    detect: str = typer.Option("auto", help="Face detection: auto (images up to 96 px are taken as face crops), "
+                               "always, or never (classify the whole image)."),
+    margin: float = typer.Option(0.0, help="Grow each face box by this fraction of its size on every side."),
+    min_face: int = typer.Option(24, help="Smallest face to detect, in pixels."),
+    every: float = typer.Option(1.0, help="Videos: analyse one frame every this many seconds."),
+    tta: str = typer.Option("none", help="Test-time augmentation: none, flip, tencrop."),
+) -> None:
+    """Find faces (OpenCV Haar cascade), classify each expression, print a table, JSON or CSV."""
+    from ..models import load_predictor
+    from ..predict.pipeline import analyse, annotate, expand_inputs, frames
+
+    if as_json and as_csv:
+        fail("choose one of --json and --csv", code=2)
+    if detect not in ("auto", "always", "never"):
+        fail(f"--detect {detect!r}: expected auto, always or never", code=2)
+    options = {"tta": tta} if tta != "none" else {}
+    try:
+        predictor = load_predictor(model, weights, **options)
+    except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
+        fail(str(exc), code=2)
+    writer = None
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["path", "frame", "face", "x", "y", "w", "h", "label", *[f"p_{e}" for e in EMOTIONS]])
+    table = Table(title=f"expressions ({predictor.name})")
+    for col in ("image", "face", "box", "label", "confidence"):
+        table.add_column(col)
+    n_images = n_faces = 0
+    for path in expand_inputs(inputs):
+        for frame in frames(path, every):
+            frame = analyse(frame, predictor, detect=detect, margin=margin, min_face=min_face)
+            n_images += 1
+            n_faces += len(frame.faces)
+            if annotate_dir and frame.faces:
+                suffix = f"-f{frame.frame:06d}.png" if frame.frame is not None else path.suffix
+                annotate(frame, annotate_dir / (path.stem + suffix))
+            name = str(path) + (f"@{frame.time_s:.1f}s" if frame.frame is not None else "")
+            if as_json:
+                sys.stdout.write(json.dumps(frame.record()) + "\n")
+            elif writer:
+                for k, f in enumerate(frame.faces):
+                    writer.writerow([str(path), "" if frame.frame is None else frame.frame, k, *f["box"], f["label"],
+                                     *[f["probabilities"][e] for e in EMOTIONS]])
+            else:
+                if frame.error or not frame.faces:
+                    table.add_row(name, "-", "-", frame.error or frame.message or "", "")
+                for k, f in enumerate(frame.faces):
+                    table.add_row(name, str(k), " ".join(map(str, f["box"])), f["label"] or "?",
+                                  f"{f['probabilities'].get(f['label'], 0):.0%}" if f["label"] else "")
+            if frame.error:
+                console.print(f"[yellow]{path}[/]: {frame.error}")
+            elif not frame.faces:
+                console.print(f"[yellow]{name}[/]: no face found (try --detect never for face crops, or --min-face)")
+    if not (as_json or as_csv):
+        out.print(table)
+    console.print(f"{n_faces} face(s) in {n_images} image(s)/frame(s)")

@@ -1,0 +1,1 @@
+"""``ferbench predict``: find faces in photos and videos and classify their expressions."""

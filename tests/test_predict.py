@@ -1,0 +1,112 @@
+"""``ferbench predict``: inputs of every kind, detection, JSON/CSV output, no-face and bad-file messages."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import SHARED_CSV, needs_shared, synthetic_faces
+from ferbench.cli.main import app
+from ferbench.emotions import EMOTIONS
+from ferbench.models import create_model
+from ferbench.models.checkpoint import save_checkpoint
+from ferbench.models.config import ModelConfig
+from ferbench.predict.pipeline import load_image
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    return save_checkpoint(create_model("tiny_cnn"), ModelConfig(arch="tiny_cnn"), tmp_path / "m.safetensors")
+
+
+def _json_lines(output):
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_face_crops_json_and_csv(tmp_path, ckpt):
+    images, _ = synthetic_faces(3)
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i, img in enumerate(images):
+        Image.fromarray(img).save(folder / f"{i}.png")
+    result = runner.invoke(app, ["predict", str(folder), "--model", "tiny_cnn", "--weights", str(ckpt), "--json"])
+    assert result.exit_code == 0, result.output
+    records = _json_lines(result.stdout)
+    assert len(records) == 3
+    face = records[0]["faces"][0]
+    assert face["box"] == [0, 0, 48, 48] and face["whole_image"] is True  # 48-px images are face crops
+    assert list(face["probabilities"]) == list(EMOTIONS) and face["label"] in EMOTIONS
+    assert sum(face["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    result = runner.invoke(app, ["predict", str(folder / "0.png"), "--model", "tiny_cnn", "--weights", str(ckpt), "--csv"])
+    rows = [r for r in result.stdout.splitlines() if r]
+    assert rows[0].startswith("path,frame,face,x,y,w,h,label,p_angry") and len(rows) == 2
+
+
+def test_no_face_is_said_clearly(tmp_path, ckpt):
+    noise = np.random.default_rng(0).integers(0, 255, (400, 600), dtype=np.uint8)
+    path = tmp_path / "noise.jpg"
+    Image.fromarray(noise).save(path)
+    result = runner.invoke(app, ["predict", str(path), "--model", "tiny_cnn", "--weights", str(ckpt), "--json"])
+    assert result.exit_code == 0
+    rec = _json_lines(result.stdout)[0]
+    assert rec["faces"] == [] and rec["message"] == "no face found"
+    assert "no face found" in result.stderr
+
+
+def test_bad_file_is_reported_and_others_go_on(tmp_path, ckpt):
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    Image.fromarray(synthetic_faces(1)[0][0]).save(tmp_path / "good.png")
+    result = runner.invoke(app, ["predict", str(tmp_path), "--model", "tiny_cnn", "--weights", str(ckpt), "--json"])
+    recs = {r["path"].split("/")[-1]: r for r in _json_lines(result.stdout)}
+    assert "cannot read image" in recs["bad.png"]["error"] and len(recs["good.png"]["faces"]) == 1
+
+
+def test_rgba_and_16_bit_images_load(tmp_path):
+    rgba = np.zeros((10, 10, 4), np.uint8)
+    rgba[..., 0] = 255  # red, fully transparent except one pixel
+    rgba[0, 0, 3] = 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    gray, rgb = load_image(tmp_path / "a.png")
+    assert tuple(rgb[0, 0]) == (255, 0, 0) and tuple(rgb[5, 5]) == (255, 255, 255)  # composited on white
+    deep = (np.arange(100, dtype=np.uint16).reshape(10, 10) * 600)
+    Image.fromarray(deep).save(tmp_path / "b.png")
+    gray, _ = load_image(tmp_path / "b.png")
+    assert gray.dtype == np.uint8 and gray.max() == 255 and gray.min() == 0
+
+
+@needs_shared(SHARED_CSV)
+def test_detects_real_faces_in_a_large_photo_and_annotates(tmp_path, ckpt):
+    from ferbench.data import load_dataset
+
+    faces = load_dataset(SHARED_CSV, split="PublicTest", limit=40).images
+    detected = 0
+    for i, face in enumerate(faces):
+        canvas = np.full((1800, 2400), 128, np.uint8)  # a large photo: searched at reduced size
+        canvas[600:1176, 900:1476] = cv2.resize(face, (576, 576), interpolation=cv2.INTER_CUBIC)
+        Image.fromarray(canvas).convert("RGB").save(tmp_path / f"photo{i}.jpg")
+    result = runner.invoke(app, ["predict", *[str(tmp_path / f"photo{i}.jpg") for i in range(40)], "--model",
+                                 "tiny_cnn", "--weights", str(ckpt), "--json", "--annotate", str(tmp_path / "ann")])
+    assert result.exit_code == 0, result.output
+    for rec in _json_lines(result.stdout):
+        near = [f for f in rec["faces"] if abs(f["box"][0] - 900) < 200 and abs(f["box"][1] - 600) < 200]
+        detected += bool(near)
+    assert detected >= 5  # Haar finds a share of these tight FER crops; boxes land where the face is
+    assert len(list((tmp_path / "ann").glob("*.jpg"))) >= 5
+
+
+def test_video_frames(tmp_path, ckpt):
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 64))
+    for k in range(25):
+        writer.write(np.full((64, 64, 3), k * 10, np.uint8))
+    writer.release()
+    result = runner.invoke(app, ["predict", str(path), "--model", "tiny_cnn", "--weights", str(ckpt), "--json",
+                                 "--every", "1.0"])
+    assert result.exit_code == 0, result.output
+    recs = _json_lines(result.stdout)
+    assert [r["frame"] for r in recs] == [0, 10, 20] and recs[1]["time_s"] == pytest.approx(1.0)
