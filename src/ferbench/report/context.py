@@ -1,0 +1,192 @@
+"""Everything the report templates show, computed from a results folder (run dirs, audit.json, artifacts)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from ..emotions import EMOTIONS
+from . import figures
+from .claims import claims_table, paper_claims
+from .fmt import pval, signed_pp
+from .runs import NO_DEGRADATION, PHASES, Collected, collect
+from .significance import significance_groups
+
+AUDIT_FILE, ARTIFACTS = "audit.json", "artifacts"
+
+
+@dataclass
+class Figure:
+    """A PNG shown in the HTML (as a data URI) and written beside the Markdown (as ``file``)."""
+
+    file: str
+    data: bytes
+    caption: str
+    width: int | None = None  # display width in the HTML (small sample grids are enlarged, pixelated)
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.data).decode("ascii")
+
+
+def build_context(results: str | Path, title: str | None = None, max_samples: int = 24, n_boot: int = 200,
+                  step: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """``step(message)`` is called before each slow part (for a progress display)."""
+    root = Path(results)
+    step("reading runs")
+    found: Collected = collect(root)
+    rows = [r.row for r in found.runs]
+    step("confusion matrices")
+    confusions = [Figure(f"figures/confusion-{r.row['ref']}.png",
+                         figures.confusion_png(r.metrics["confusion_matrix"], f"{r.row['ref']}: {r.row['setting']}"),
+                         f"{r.row['ref']}: {r.row['setting']}")
+                  for r in found.runs if r.metrics.get("confusion_matrix")]
+    step("significance tests")
+    groups = significance_groups(found.runs, n_boot=n_boot)
+    for group in groups:
+        group["table"] = _significance_cells(group)
+    pareto, fronts = _pareto(rows)
+    return {
+        "title": title or f"ferbench report: {root.resolve().name}",
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "results": str(root), "rows": rows, "unfinished": found.unfinished, "emotions": EMOTIONS,
+        "phases": [p for p in PHASES if any(r.get(f"{p}_wall_s") is not None for r in rows)],
+        # phases that count images (evaluation does not): only these get an img/s column
+        "rated": [p for p in PHASES if any(r.get(f"{p}_items_per_s") is not None for r in rows)],
+        "show_data": len({(r["dataset"], r["split"]) for r in rows}) > 1,
+        "confusions": confusions, "pareto": pareto, "pareto_fronts": fronts,
+        "cost_rows": _cost_rows(rows, fronts),
+        "robustness": _robustness(rows), "samples": _samples(root, max_samples),
+        "significance": groups,
+        "dedup_rows": [r for r in rows if r.get("dedup_accuracy") is not None],
+        "audit": _audit(root / AUDIT_FILE),
+        "claims": paper_claims(), "claims_rows": claims_table(rows),
+        "environment": sorted({(r["machine"] or "?", r["torch_version"] or "?") for r in rows}),
+    }
+
+
+def _ci_bounds(row: dict[str, Any], key: str = "accuracy") -> tuple[float, float, float]:
+    value = row[key]
+    low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+    return value, value if low is None else low, value if high is None else high
+
+
+def _pareto(rows: list[dict[str, Any]]) -> tuple[Figure | None, list[dict[str, Any]]]:
+    """Accuracy against inference seconds per image, and against FLOPs per image where known."""
+    panels = []
+    for key, label in (("inference_s_per_image", "inference wall seconds per image"),
+                       ("flops_per_image", "FLOPs per image")):
+        usable = [r for r in rows if r.get(key) and r.get("accuracy") is not None]
+        if not usable:
+            continue
+        cost = [r[key] for r in usable]
+        acc, low, high = zip(*(_ci_bounds(r) for r in usable))
+        front = figures.pareto_front(cost, acc)
+        panels.append({"key": key, "label": label, "refs": [r["ref"] for r in usable], "cost": cost, "acc": acc, "low": low,
+                       "high": high, "front": front, "front_refs": [usable[i]["ref"] for i in front]})
+    if not panels:
+        return None, []
+    fig = Figure("figures/pareto.png", figures.pareto_png(panels), "Accuracy against cost; red: the Pareto front")
+    return fig, [{"key": p["key"], "label": p["label"], "refs": p["front_refs"]} for p in panels]
+
+
+def _cost_rows(rows: list[dict[str, Any]], fronts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plotted numbers as a table (points on top of each other in the plot stay readable here)."""
+    front = {f["key"]: f["refs"] for f in fronts}
+    return [{**r, "front_time": r["ref"] in front.get("inference_s_per_image", ()),
+             "front_flops": r["ref"] in front.get("flops_per_image", ())} for r in rows
+            if r.get("accuracy") is not None and (r.get("inference_s_per_image") or r.get("flops_per_image"))]
+
+
+def _robustness(rows: list[dict[str, Any]]) -> Figure | None:
+    """Accuracy against severity, one line per model × restorer (× data when several), one panel per
+    degradation; undegraded runs of the same line are its severity-0 point."""
+    degraded = [r for r in rows if r["degradation"] != NO_DEGRADATION and r["severity"] is not None]
+    if not degraded:
+        return None
+    several_data = len({(r["dataset"], r["split"]) for r in rows}) > 1
+
+    def line(r: dict[str, Any]) -> str:
+        return f"{r['model']} + {r['restorer']}" + (f" ({r['dataset']} {r['split']})" if several_data else "")
+
+    lines: dict[str, dict[str, list]] = {}
+    for r in degraded:
+        lines.setdefault(r["degradation"], {}).setdefault(line(r), []).append((r["severity"], *_ci_bounds(r)))
+    for r in rows:
+        if r["degradation"] == NO_DEGRADATION:
+            for series in lines.values():
+                if line(r) in series:
+                    series[line(r)].append((0.0, *_ci_bounds(r)))
+    return Figure("figures/robustness.png", figures.robustness_png(lines),
+                  "Accuracy against degradation severity, per model and restorer (error bars: 95% CI)")
+
+
+def _samples(root: Path, limit: int) -> dict[str, Any]:
+    files = sorted((root / ARTIFACTS).rglob("*.png")) if (root / ARTIFACTS).is_dir() else []
+    shown = [Figure(f"figures/sample-{k:02d}.png", path.read_bytes(), path.relative_to(root).as_posix(),
+                    width=_enlarged_width(path)) for k, path in enumerate(files[:limit], 1)]
+    return {"figures": shown, "more": len(files) - len(shown)}
+
+
+def _enlarged_width(path: Path, target: int = 480) -> int | None:
+    """Whole-number zoom that brings a small grid of 48 px faces up to about ``target`` px wide."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            width = im.width
+    except OSError:
+        return None
+    return width * max(1, min(6, target // max(width, 1)))
+
+
+def _significance_cells(group: dict[str, Any]) -> list[list[dict[str, str]]]:
+    """Upper triangle: McNemar exact p (row vs column); lower: accuracy difference row − column (pp).
+    ``cls`` marks p below the Bonferroni threshold of the group (``sig``) or below 0.05 only (``nominal``)."""
+    table = []
+    for i, row in enumerate(group["cells"]):
+        out = []
+        for j, cell in enumerate(row):
+            if cell is None:
+                out.append({"text": "·", "cls": "diag", "title": ""})
+                continue
+            p = cell["mcnemar_exact_p"]
+            cls = "sig" if p < group["bonferroni_alpha"] else "nominal" if p < 0.05 else ""
+            low, high = cell["accuracy_diff_ci"]
+            title = (f"{group['refs'][i]} − {group['refs'][j]}: {signed_pp(cell['accuracy_diff'])} pp "
+                     f"(paired bootstrap 95% CI {signed_pp(low)} to {signed_pp(high)}); only {group['refs'][i]} "
+                     f"right {cell['only_a_correct']}, only {group['refs'][j]} right {cell['only_b_correct']}; "
+                     f"McNemar exact p = {pval(p)}")
+            text = pval(p) if j > i else signed_pp(cell["accuracy_diff"])
+            out.append({"text": text, "cls": cls if j > i else "diff", "title": title})
+        table.append(out)
+    return table
+
+
+def _audit(path: Path) -> dict[str, Any] | None:
+    """The duplicate-audit figures of ``ferbench data audit -o audit.json``, as table rows."""
+    if not path.exists():
+        return None
+    try:
+        report = json.loads(path.read_text())
+        exact, near = report["exact"], report["near"]
+    except (OSError, ValueError, KeyError) as exc:
+        return {"error": f"{path.name}: cannot read the audit ({type(exc).__name__}: {exc})"}
+    rows = [("duplicate groups", exact["groups"], near["groups"]), ("rows in them", exact["rows"], near["rows"]),
+            ("groups with conflicting labels", exact["conflicting_label_groups"], near["conflicting_label_groups"])]
+    for key in sorted(set(exact["cross_split_groups"]) | set(near["cross_split_groups"])):
+        rows.append((f"groups across {key}", exact["cross_split_groups"].get(key, 0),
+                     near["cross_split_groups"].get(key, 0)))
+    for key in sorted(set(exact["test_rows_with_training_twin"]) | set(near["test_rows_with_training_twin"])):
+        rows.append((f"{key} rows with a Training twin", exact["test_rows_with_training_twin"].get(key, 0),
+                     near["test_rows_with_training_twin"].get(key, 0)))
+    splits = report.get("splits", {})
+    leaked = [{"split": s, "rows": len(ids), "total": splits.get(s), "share": len(ids) / splits[s] if splits.get(s)
+               else None} for s, ids in report.get("leaked_ids", {}).items()]
+    return {"error": None, "source": report.get("source"), "n": report.get("n"), "max_hamming": near.get("max_hamming"),
+            "rows": rows, "blank": (report.get("blank") or {}).get("rows"), "leaked": leaked}
+

@@ -1,0 +1,102 @@
+"""The report's figures, drawn with matplotlib's Agg canvas (no display, no pyplot state) into PNG bytes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Sequence
+
+import numpy as np
+
+from .runs import NO_DEGRADATION
+
+DPI = 110
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg")  # never try a display, whatever MPLBACKEND says
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})  # no version stamp: stable bytes
+    return buf.getvalue()
+
+
+def confusion_png(confusion: dict[str, Any], title: str) -> bytes:
+    """Row-normalised confusion matrix (true × predicted, plus the ``unscored`` column), counts written in."""
+    counts = np.asarray(confusion["matrix"], dtype=float)
+    rows = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    fig = _figure(3.4, 3.1)
+    ax = fig.add_subplot()
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    labels, columns = confusion["labels"], confusion["columns"]
+    ax.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("predicted", fontsize=7)
+    ax.set_ylabel("true", fontsize=7)
+    ax.set_title(title, fontsize=8)
+    for (i, j), value in np.ndenumerate(counts):
+        if value:
+            ax.text(j, i, f"{int(value)}", ha="center", va="center", fontsize=6,
+                    color="white" if share[i, j] > 0.55 else "black")
+    return _png(fig)
+
+
+def pareto_front(costs: Sequence[float], accuracies: Sequence[float]) -> list[int]:
+    """Indices of the runs no other run beats on both axes (cost no higher and accuracy no lower, one
+    strictly), ordered by cost."""
+    order = sorted(range(len(costs)), key=lambda i: (costs[i], -accuracies[i]))
+    front, best = [], -np.inf
+    for i in order:
+        if accuracies[i] > best:
+            front.append(i)
+            best = accuracies[i]
+    return front
+
+
+def pareto_png(panels: list[dict[str, Any]]) -> bytes:
+    """One panel per cost measure: ``{"label", "refs", "cost", "acc", "low", "high", "front"}``."""
+    fig = _figure(5.2 * len(panels), 4.0)
+    for k, panel in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        cost, acc = np.asarray(panel["cost"]), np.asarray(panel["acc"]) * 100
+        err = np.vstack([acc - np.asarray(panel["low"]) * 100, np.asarray(panel["high"]) * 100 - acc])
+        on = np.isin(np.arange(len(cost)), panel["front"])
+        ax.errorbar(cost, acc, yerr=np.clip(err, 0, None), fmt="none", ecolor="0.7", elinewidth=1)
+        ax.scatter(cost[~on], acc[~on], color="0.45", s=22, label="dominated", zorder=3)
+        ax.scatter(cost[on], acc[on], color="tab:red", s=36, label="Pareto front", zorder=4)
+        front = panel["front"]
+        ax.step(cost[front], acc[front], where="post", color="tab:red", lw=1.2, alpha=0.8)
+        for x, y, ref in zip(cost, acc, panel["refs"]):
+            ax.annotate(ref, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        if cost.min() > 0 and cost.max() / cost.min() > 20:
+            ax.set_xscale("log")
+        ax.margins(x=0.08, y=0.08)
+        ax.set_xlabel(panel["label"], fontsize=9)
+        ax.set_ylabel("accuracy % (95% CI)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    return _png(fig)
+
+
+def robustness_png(lines: dict[str, dict[str, list[tuple[float, float, float, float]]]]) -> bytes:
+    """``{degradation: {line label: [(severity, acc, low, high), ...]}}``: one panel per degradation."""
+    fig = _figure(5.2 * len(lines), 4.0)
+    for k, (degradation, series) in enumerate(lines.items()):
+        ax = fig.add_subplot(1, len(lines), k + 1)
+        for label, points in series.items():
+            sev, acc, low, high = (np.asarray(v, dtype=float) for v in zip(*sorted(points)))
+            ax.errorbar(sev, acc * 100, yerr=np.clip(np.vstack([acc - low, high - acc]) * 100, 0, None),
+                        marker="o", ms=4, capsize=2, lw=1.3, label=label)
+        ax.set_title(f"degradation: {degradation}", fontsize=9)
+        ax.set_xlabel(f"severity (0 = {NO_DEGRADATION})", fontsize=9)
+        ax.set_ylabel("accuracy % (95% CI)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _png(fig)

@@ -1,0 +1,341 @@
+"""``ferbench report`` and the results store, on study-like results built from synthetic data in seconds.
+
+The results folder holds runs of a random tiny CNN and of a "band reader" (a stub that decodes the class
+from the synthetic images' bright band, so its accuracy is known: 100% on clean images, falling with noise
+as its answers become unscored), degraded by noise at two severities, one restored with a median filter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import synthetic_faces, write_fer_csv
+from typer.testing import CliRunner
+
+from ferbench.emotions import EMOTIONS, INDEX
+from ferbench.models.predictor import Prediction, Predictor
+
+N_TEST = 84
+
+
+class BandReader(Predictor):
+    """Finds the bright band of a synthetic face; no clear band -> unscored (-1)."""
+
+    batch_size = 32
+
+    def __init__(self, name: str = "band_reader"):
+        self.name = name
+
+    def predict(self, images: np.ndarray) -> Prediction:
+        rows = images.astype(np.float64).mean(axis=2)
+        starts = np.arange(7) * images.shape[1] // 7  # the band of class k starts at row k*size//7
+        pred = (np.searchsorted(starts, rows.argmax(axis=1), side="right") - 1).astype(np.int64)
+        pred[rows.max(axis=1) < 215] = -1
+        proba = np.full((len(images), 7), np.nan)
+        return Prediction(pred=pred, proba=proba)
+
+    def describe(self):
+        return {"name": self.name, "family": "stub"}
+
+
+def _noise(images: np.ndarray, severity: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(images + rng.normal(0, 45 * severity, images.shape), 0, 255).astype(np.uint8)
+
+
+def build_results(root: Path) -> dict:
+    """A study-like results folder: runs/<cell>/, audit.json, artifacts/**.png, one unfinished run."""
+    import cv2
+    import torch
+
+    from ferbench.cost import PhaseMeter
+    from ferbench.data import load_dataset
+    from ferbench.data.audit import audit, clean_split
+    from ferbench.models import create_model
+    from ferbench.models.config import ModelConfig
+    from ferbench.models.torch_predictor import TorchPredictor
+    from ferbench.study.evaluate import evaluate
+    from ferbench.utils.io import write_json
+
+    root.mkdir(parents=True, exist_ok=True)
+    images, labels = synthetic_faces(70 + N_TEST, seed=3)
+    images[70:76] = images[:6]  # six test faces leaked from training
+    labels[70:76] = labels[:6]
+    csv = write_fer_csv(root / "fer.csv", images, labels, ["Training"] * 70 + ["PublicTest"] * N_TEST)
+    full = load_dataset(csv)
+    report = audit(full)
+    write_json(root / "audit.json", report)
+    clean = clean_split(full, report)
+    clean_ids = clean["splits"]["PublicTest"]["kept"]
+    test = full.select(["PublicTest"])
+    torch.manual_seed(0)
+    tiny = TorchPredictor(create_model("tiny_cnn"), ModelConfig(arch="tiny_cnn"), batch_size=64)
+    runs = root / "runs"
+
+    def run(cell, predictor, ds, degradation=None, restorer=None, extra=None):
+        config = {"study": {"name": "unit", "cell": cell}, "dataset": "synthetic", "split": ["PublicTest"],
+                  "degradation": degradation, "restorer": restorer}
+        return evaluate(predictor, ds, runs / cell, config, n_boot=200, clean_ids=clean_ids,
+                        extra_cost=extra, progress=False)
+
+    metrics = {
+        "tiny-clean": run("tiny-clean", tiny, test),
+        "band-clean": run("band-clean", BandReader(), test),
+        "resnet-clean": run("resnet-clean", BandReader("resnet50"), test),
+    }
+    for severity in (1, 2):
+        noisy = replace(test, images=_noise(test.images, severity))
+        metrics[f"band-noise{severity}"] = run(f"band-noise{severity}", BandReader(), noisy,
+                                               {"name": "noise", "severity": severity})
+        with PhaseMeter("restoration") as meter:
+            restored = np.stack([cv2.medianBlur(im, 5) for im in noisy.images])
+        meter.set_items(len(restored))
+        metrics[f"band-noise{severity}-median"] = run(
+            f"band-noise{severity}-median", BandReader(), replace(test, images=restored),
+            {"name": "noise", "severity": severity}, {"name": "median", "params": {"ksize": 5}},
+            extra={"restoration": meter.result})
+    # another sample set: must not be paired with the others in the significance matrix
+    evaluate(BandReader("evil <b>|name"), test.select(["PublicTest"], limit=40), runs / "subset",
+             {"dataset": "synthetic"}, n_boot=100, progress=False)
+    (runs / "crashed").mkdir()
+    write_json(runs / "crashed" / "run.json", {"status": "running", "config": {}})
+    grid = np.concatenate([test.images[:4].reshape(-1, 48), restored[:4].reshape(-1, 48)], axis=1)
+    (root / "artifacts" / "median").mkdir(parents=True)
+    cv2.imwrite(str(root / "artifacts" / "median" / "noise-2.png"), grid)
+    return {"metrics": metrics, "test": test, "clean_ids": clean_ids, "audit": report}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("results")
+    return root, build_results(root)
+
+
+@pytest.fixture(scope="module")
+def rendered(results) -> tuple[Path, str, str]:
+    from ferbench.report import write_report
+
+    root, _ = results
+    paths = write_report(root, root / "report", title="Unit <study>")
+    return root / "report", paths["html"].read_text(), paths["markdown"].read_text()
+
+
+class Tables(HTMLParser):
+    """Cell texts of every <table id=...>, row by row."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table, self._row, self._cell = None, None, None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = self.tables.setdefault(attrs.get("id") or f"table{len(self.tables)}", [])
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+            self._table.append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _row(table: list[list[str]], first: str) -> list[str]:
+    return next(r for r in table if r and r[0] == first)
+
+
+def _ref(html_tables, model_and_setting: str) -> str:
+    return next(r[0] for r in html_tables["per-class-table"] if len(r) > 1 and r[1] == model_and_setting)
+
+
+def test_band_reader_is_exact_on_clean_images(results):
+    _, built = results
+    assert built["metrics"]["band-clean"]["accuracy"] == 1.0
+    noisy = built["metrics"]["band-noise2"]
+    assert noisy["n_scored"] < noisy["n"] == N_TEST  # noise makes some answers unscored
+
+
+def test_main_table_numbers_match_metrics(rendered, results):
+    _, html, _ = rendered
+    _, built = results
+    tables = Tables(html).tables
+    main = tables["main-table"]
+    body = [r for r in main if r and re.fullmatch(r"R\d+", r[0])]
+    assert len(body) == 8  # 7 study cells + the subset run; the crashed one is listed as not included
+    assert "runs/crashed</code> (running (no metrics.json))" in html
+    header = main[0]
+    assert header[:8] == ["run", "model", "degradation", "restorer", "accuracy", "balanced accuracy", "macro-F1",
+                          "n"]  # no "data" column: every run is on the same dataset and split
+    assert [h for h in header if h in ("preprocessing", "restoration", "inference", "evaluation")] == \
+        ["restoration", "inference", "evaluation"]
+    ref = _ref(tables, "band_reader · noise 2 · median")
+    row = _row(main, ref)
+    m = built["metrics"]["band-noise2-median"]
+    lo, hi = m["accuracy_ci"]
+    assert row[4] == f"{100 * m['accuracy']:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
+    assert row[7:9] == [str(m["n"]), str(m["n_scored"])]
+    tiny = _row(main, _ref(tables, "tiny_cnn · none · identity"))
+    assert tiny[-2:] == ["6.23 k", "2.99 M"]  # params, FLOPs per image of the 8-wide tiny_cnn
+
+
+def test_per_class_and_confusion(rendered, results):
+    out, html, markdown = rendered
+    tables = Tables(html).tables
+    per_class = tables["per-class-table"]
+    assert per_class[0][2:9] == list(EMOTIONS)  # FER order, never alphabetical
+    clean = _row(per_class, _ref(tables, "band_reader · none · identity"))
+    assert clean[2:] == ["100.0"] * 8
+    assert len(re.findall(r'<img src="data:image/png;base64,[^"]+" alt="confusion matrix', html)) == 8
+    assert len(list(out.glob("figures/confusion-R*.png"))) == 8
+    assert markdown.count("![confusion matrix") == 8
+
+
+def test_pareto_robustness_and_samples(rendered):
+    out, html, markdown = rendered
+    tables = Tables(html).tables
+    assert 'alt="accuracy against cost"' in html and (out / "figures" / "pareto.png").stat().st_size > 1000
+    # the stubs record no FLOPs, so the FLOPs front is the tiny CNN alone
+    tiny = _ref(tables, "tiny_cnn · none · identity")
+    assert f"Pareto front by FLOPs per image: {tiny}" in html
+    cost = tables["cost-table"]
+    assert len(cost) == 1 + 8 and _row(cost, tiny)[5:] == ["2.99 M", "yes"]
+    assert 'alt="accuracy against degradation severity"' in html
+    assert "![accuracy against degradation severity](figures/robustness.png)" in markdown
+    assert "artifacts/median/noise-2.png" in html
+    assert (out / "figures" / "sample-01.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "No restoration sample grids" not in html
+
+
+def test_significance_matrix_is_mcnemar_on_shared_samples(rendered, results):
+    from ferbench.metrics import compare_predictions
+    from ferbench.study.runfiles import arrays_from_records, read_predictions
+
+    _, html, markdown = rendered
+    root, _ = results
+    tables = Tables(html).tables
+    matrices = [t for name, t in tables.items() if name.startswith("table")]
+    assert len(matrices) == 1  # the 40-sample subset run pairs with nobody
+    matrix = matrices[0]
+    refs = matrix[0][1:]
+    assert len(refs) == 7
+    dirs = {_ref(tables, "tiny_cnn · none · identity"): "tiny-clean",
+            _ref(tables, "band_reader · noise 2 · identity"): "band-noise2"}
+    first, second = sorted(dirs, key=refs.index)
+    arrays = {ref: arrays_from_records(sorted(read_predictions(root / "runs" / cell / "predictions.jsonl"),
+                                              key=lambda r: r["id"]))
+              for ref, cell in dirs.items()}
+    expected = compare_predictions(arrays[first]["labels"], arrays[first]["preds"], arrays[second]["preds"])
+    p = expected["mcnemar_exact_p"]
+    i, j = refs.index(first) + 1, refs.index(second) + 1
+    assert matrix[i][j] == ("<0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}")
+    assert matrix[j][i] == f"{-100 * expected['accuracy_diff']:+.1f}"  # lower triangle: row − column
+    assert "Bonferroni threshold 0.0024" in html  # 21 pairs
+    assert "### 7 runs on the same 84 samples (21 pairs" in markdown
+
+
+def test_leakage_section(rendered, results):
+    _, html, markdown = rendered
+    _, built = results
+    tables = Tables(html).tables
+    leak = tables["leakage-table"]
+    row = _row(leak, _ref(tables, "tiny_cnn · none · identity"))
+    dedup = built["metrics"]["tiny-clean"]["deduplicated"]
+    assert dedup["excluded"] == 6
+    assert row[4:7] == [f"{100 * dedup['accuracy']:.1f} ({100 * dedup['accuracy_ci'][0]:.1f}–"
+                        f"{100 * dedup['accuracy_ci'][1]:.1f})", str(N_TEST - 6), "6"]
+    audit = tables["audit-table"]
+    exact = built["audit"]["exact"]
+    assert _row(audit, "duplicate groups")[1] == str(exact["groups"])
+    assert _row(audit, "PublicTest rows with a Training twin")[1] == "6"
+    assert "leaked PublicTest rows (exact or near twin in an earlier split): 6 (7.1% of 84)" in html
+
+
+def test_claims_are_labelled_and_matched(rendered):
+    _, html, markdown = rendered
+    tables = Tables(html).tables
+    claims = tables["claims-table"]
+    assert claims[0][1] == "claimed accuracy (paper)"
+    by_model = {r[0]: r for r in claims[1:]}
+    assert by_model["EfficientNet-B0"][1] == "86.44 claim" and by_model["EfficientNet-B0"][2] == "not measured here"
+    assert by_model["CLIP"][1] == "64.07 claim" and by_model["Phi-3.5-Vision"][1] == "51.66 claim"
+    assert by_model["ResNet-50"][1:4] == ["85.72 claim", _ref(tables, "resnet50 · none · identity"),
+                                        "resnet50 · none · identity"]
+    assert "arXiv:2508.13524" in html and "73–76%" in html and "claims, not measurements" in markdown
+
+
+def test_text_is_escaped_and_page_is_offline(rendered):
+    _, html, markdown = rendered
+    assert "<title>Unit &lt;study&gt;</title>" in html
+    assert "evil &lt;b&gt;|name" in html and "<b>|name" not in html
+    assert "evil &lt;b&gt;\\|name" in markdown  # a pipe would break the Markdown table
+    assert "# Unit &lt;study&gt;" in markdown
+    assert not re.search(r"<(script|link|iframe)\b", html)
+    assert not re.search(r"""(src|href)=["'](https?:|//)""", html)
+    assert re.search(r"default-src 'none'; img-src data:", html)
+
+
+def test_store_has_one_row_per_finished_run(results, tmp_path):
+    import pandas as pd
+
+    from ferbench.report import build_store
+
+    root, built = results
+    path = build_store(root, tmp_path / "store.parquet")
+    df = pd.read_parquet(path)
+    assert len(df) == 8 and df["run_id"].is_unique
+    row = df.set_index("run_id").loc["band-noise2-median"]
+    m = built["metrics"]["band-noise2-median"]
+    assert (row["degradation"], row["severity"], row["restorer"]) == ("noise", 2.0, "median")
+    assert row["accuracy"] == pytest.approx(m["accuracy"]) and row["accuracy_ci_low"] == pytest.approx(m["accuracy_ci"][0])
+    assert row["n_scored"] == m["n_scored"] and row["restoration_items"] == N_TEST
+    assert json.loads(row["restorer_params"]) == {"ksize": 5}
+    assert {f"f1_{e}" for e in EMOTIONS} <= set(df.columns) and INDEX["angry"] == 0
+    plain = df.set_index("run_id").loc["runs/subset"]
+    assert (plain["degradation"], plain["restorer"], plain["n"]) == ("none", "identity", 40)
+
+
+def test_cli_on_plain_eval_runs(tmp_path):
+    """``ferbench eval`` runs (no study fields) render, and empty sections say so in one line."""
+    import torch
+
+    from ferbench.cli.main import app
+    from ferbench.models import create_model
+    from ferbench.models.checkpoint import save_checkpoint
+    from ferbench.models.config import ModelConfig
+
+    images, labels = synthetic_faces(56)
+    csv = write_fer_csv(tmp_path / "fer.csv", images, labels, ["Training"] * 28 + ["PublicTest"] * 28)
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(create_model("tiny_cnn"), ModelConfig(arch="tiny_cnn"), tmp_path / "tiny")
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", "-d", str(csv), "-m", "tiny_cnn", "-w", str(ckpt), "-o",
+                                 str(tmp_path / "res" / "one"), "-q", "--n-boot", "50"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["report", str(tmp_path / "res"), "--write-store"])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "res" / "report" / "report.html").read_text()
+    for line in ("No run evaluated degraded images", "No restoration sample grids",
+                 "No two runs were evaluated on the same samples", "No run has metrics on a de-duplicated split",
+                 "No audit.json in this folder"):
+        assert line in html
+    assert "<td class=\"txt\">none</td><td class=\"txt\">identity</td>" in html
+    assert (tmp_path / "res" / "store.parquet").exists()
+    result = runner.invoke(app, ["report", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
