@@ -10,6 +10,7 @@ from .. import __version__
 from . import data, evaluate, models, train
 from . import report
 from . import restore as restore_cli
+from . import vlm as vlm_cli
 
 app = typer.Typer(
     name="ferbench",
@@ -26,6 +27,7 @@ app.command("eval")(evaluate.eval_command)
 app.command("compare")(evaluate.compare_command)
 app.command("report")(report.report_command)
 restore_cli.register(app)
+app.add_typer(vlm_cli.app, name="vlm")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,130 @@
+"""Tiny randomly initialised VLMs written to a directory, in each library's own format, for tests, the
+overhead benchmark and offline smoke runs (``ferbench vlm tiny``). Their predictions are meaningless; their
+code paths (loading from a local directory, tokenising, preprocessing, forward passes) are the real ones.
+
+The tokenizer is a word-level one whose vocabulary holds every word of the packaged prompts and the FER
+emotion words, built with ``tokenizers`` (no download).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ...emotions import EMOTIONS
+from .prompts import PROMPT_DIR
+
+SPECIALS = ["<pad>", "<unk>", "<s>", "</s>", "<image>"]
+KINDS = ("open_clip", "hf_clip", "siglip", "llava")
+# A LLaVA-1.5-style chat template, so the processor's chat path is exercised too.
+LLAVA_CHAT_TEMPLATE = (
+    "{% for m in messages %}{% if m['role'] == 'user' %}USER: {% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %} {% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}")
+
+
+def tiny_tokenizer(max_length: int = 64):
+    """A lower-casing word-level tokenizer (``<s> text </s>``) over the prompt vocabulary."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    pre = pre_tokenizers.Whitespace()
+    text = " ".join(p.read_text() for p in sorted(PROMPT_DIR.glob("*.yaml"))) + " user assistant " + " ".join(EMOTIONS)
+    words = sorted({w.lower() for w, _ in pre.pre_tokenize_str(text)})
+    vocab = {w: i for i, w in enumerate(SPECIALS + [w for w in words if w not in SPECIALS])}
+    tok = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre
+    tok.add_special_tokens(SPECIALS)
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 2), ("</s>", 3)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<s>",
+                                   eos_token="</s>", model_max_length=max_length)
+
+
+def _text_kw(vocab_size: int, layers: int = 2) -> dict:
+    return dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=layers,
+                num_attention_heads=2, pad_token_id=0, bos_token_id=2, eos_token_id=3)
+
+
+def _vision_kw(image_size: int, patch_size: int = 8, layers: int = 2) -> dict:
+    return dict(hidden_size=32, intermediate_size=64, num_hidden_layers=layers, num_attention_heads=2,
+                image_size=image_size, patch_size=patch_size)
+
+
+def tiny_open_clip(path: str | Path, image_size: int = 32, seed: int = 0) -> Path:
+    """An open_clip model directory (``open_clip_config.json`` + ``open_clip_model.safetensors``)."""
+    import open_clip
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    cfg = {"embed_dim": 16,
+           "vision_cfg": {"image_size": image_size, "layers": 2, "width": 32, "head_width": 16, "patch_size": 8},
+           "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
+    (path / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg, "preprocess_cfg": {
+        "mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711],
+        "interpolation": "bicubic", "resize_mode": "shortest"}}, indent=1))
+    torch.manual_seed(seed)
+    model = open_clip.CLIP(**cfg)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / "open_clip_model.safetensors"))
+    return path
+
+
+def tiny_hf_clip(path: str | Path, kind: str = "clip", image_size: int = 32, seed: int = 0) -> Path:
+    """A transformers CLIP or SigLIP directory (model, tokenizer, image processor)."""
+    from transformers import (CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, SiglipConfig,
+                              SiglipImageProcessor, SiglipModel, SiglipProcessor, SiglipTextConfig,
+                              SiglipVisionConfig)
+
+    tok = tiny_tokenizer()
+    text = {**_text_kw(len(tok)), "max_position_embeddings": 64}
+    torch.manual_seed(seed)
+    if kind == "clip":
+        model = CLIPModel(CLIPConfig(text_config=text, vision_config=_vision_kw(image_size), projection_dim=16))
+        ip = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
+        processor = CLIPProcessor(image_processor=ip, tokenizer=tok)
+    elif kind == "siglip":
+        model = SiglipModel(SiglipConfig(text_config=SiglipTextConfig(**text),
+                                         vision_config=SiglipVisionConfig(**_vision_kw(image_size))))
+        processor = SiglipProcessor(image_processor=SiglipImageProcessor(size={"height": image_size, "width": image_size}),
+                                    tokenizer=tok)
+    else:
+        raise ValueError(f"kind must be clip or siglip, not {kind!r}")
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return Path(path)
+
+
+def tiny_llava(path: str | Path, chat_template: bool = True, image_size: int = 16, seed: int = 0) -> Path:
+    """A transformers LLaVA directory: CLIP vision tower, Llama text model, LlavaProcessor."""
+    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
+                              LlavaForConditionalGeneration, LlavaProcessor)
+
+    tok = tiny_tokenizer(max_length=256)
+    config = LlavaConfig(vision_config=CLIPVisionConfig(**_vision_kw(image_size)),
+                         text_config=LlamaConfig(**_text_kw(len(tok)), num_key_value_heads=2, max_position_embeddings=256),
+                         image_token_index=tok.convert_tokens_to_ids("<image>"),
+                         vision_feature_select_strategy="default", vision_feature_layer=-1)
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config)
+    model.generation_config.pad_token_id = 0
+    model.generation_config.eos_token_id = 3
+    ip = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
+    processor = LlavaProcessor(image_processor=ip, tokenizer=tok, patch_size=8, vision_feature_select_strategy="default",
+                               num_additional_image_tokens=1, chat_template=LLAVA_CHAT_TEMPLATE if chat_template else None)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return Path(path)
+
+
+def build_tiny(kind: str, path: str | Path, seed: int = 0) -> Path:
+    if kind == "open_clip":
+        return tiny_open_clip(path, seed=seed)
+    if kind in ("hf_clip", "siglip"):
+        return tiny_hf_clip(path, "clip" if kind == "hf_clip" else "siglip", seed=seed)
+    if kind == "llava":
+        return tiny_llava(path, seed=seed)
+    raise ValueError(f"unknown tiny model kind {kind!r}; one of {', '.join(KINDS)}")
