@@ -50,7 +50,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert len(images) == 8 + 1 + 1 + 1  # confusion matrices, Pareto, robustness, one sample grid
         broken = [alt for alt, complete, width, height in images if not (complete and width > 0 and height > 0)]
         assert not broken, f"images that did not load: {broken}"
-        for table in ("main-table", "per-class-table", "cost-table", "leakage-table", "audit-table", "claims-table"):
+        for table in ("main-table", "per-class-table", "cost-table", "leakage-table", "audit-1", "claims-table"):
             rows = driver.execute_script(f"return document.querySelectorAll('#{table} tbody tr').length")
             assert rows > 0, f"table #{table} is missing or empty"
         assert driver.execute_script("return document.querySelectorAll('table.significance').length") == 1

@@ -21,7 +21,8 @@ def claims_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Runs with the paper's restorer (GFPGAN) and no degradation come first: they are the closest setting."""
     out = []
     for claim in paper_claims()["claims"]:
-        matches = [r for r in rows if any(fnmatch(str(r["model"]).lower(), p) for p in claim["match"])]
+        matches = [r for r in rows if any(fnmatch(str(r[key]).lower(), p) for p in claim["match"]
+                                          for key in ("model", "registered_model"))]
         matches.sort(key=lambda r: (not r["restorer"].lower().startswith("gfpgan"), r["degradation"] != "none",
                                     int(r["ref"][1:])))
         for run in matches or [None]:

@@ -16,7 +16,7 @@ from .fmt import pval, signed_pp
 from .runs import NO_DEGRADATION, PHASES, Collected, collect
 from .significance import significance_groups
 
-AUDIT_FILE, ARTIFACTS = "audit.json", "artifacts"
+AUDIT_FILES, ARTIFACTS, STATUS = ("audit.json", "audit-*.json"), "artifacts", "status.json"
 
 
 @dataclass
@@ -63,7 +63,8 @@ def build_context(results: str | Path, title: str | None = None, max_samples: in
         "robustness": _robustness(rows), "samples": _samples(root, max_samples),
         "significance": groups,
         "dedup_rows": [r for r in rows if r.get("dedup_accuracy") is not None],
-        "audit": _audit(root / AUDIT_FILE),
+        "audits": [_audit(path) for pattern in AUDIT_FILES for path in sorted(root.glob(pattern))],
+        "not_run": _not_run(root / STATUS),
         "claims": paper_claims(), "claims_rows": claims_table(rows),
         "environment": sorted({(r["machine"] or "?", r["torch_version"] or "?") for r in rows}),
     }
@@ -167,15 +168,27 @@ def _significance_cells(group: dict[str, Any]) -> list[list[dict[str, str]]]:
     return table
 
 
-def _audit(path: Path) -> dict[str, Any] | None:
+def _not_run(path: Path) -> list[dict[str, str]]:
+    """Study cells the runner skipped (missing weights...) or that failed, from its status.json."""
+    try:
+        status = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        return [{"status": "unreadable", "reason": f"{path.name}: {exc}", "cells": []}]
+    groups: dict[tuple[str, str], list[str]] = {}  # one line per (status, reason): the paper study skips many
+    for cell, entry in sorted(status.items()):
+        if isinstance(entry, dict) and entry.get("status") != "finished":
+            key = (str(entry.get("status")), str(entry.get("reason") or entry.get("error") or ""))
+            groups.setdefault(key, []).append(cell)
+    return [{"status": st, "reason": reason, "cells": cells} for (st, reason), cells in groups.items()]
+
+
+def _audit(path: Path) -> dict[str, Any]:
     """The duplicate-audit figures of ``ferbench data audit -o audit.json``, as table rows."""
-    if not path.exists():
-        return None
     try:
         report = json.loads(path.read_text())
         exact, near = report["exact"], report["near"]
     except (OSError, ValueError, KeyError) as exc:
-        return {"error": f"{path.name}: cannot read the audit ({type(exc).__name__}: {exc})"}
+        return {"file": path.name, "error": f"{path.name}: cannot read the audit ({type(exc).__name__}: {exc})"}
     rows = [("duplicate groups", exact["groups"], near["groups"]), ("rows in them", exact["rows"], near["rows"]),
             ("groups with conflicting labels", exact["conflicting_label_groups"], near["conflicting_label_groups"])]
     for key in sorted(set(exact["cross_split_groups"]) | set(near["cross_split_groups"])):
@@ -187,6 +200,6 @@ def _audit(path: Path) -> dict[str, Any] | None:
     splits = report.get("splits", {})
     leaked = [{"split": s, "rows": len(ids), "total": splits.get(s), "share": len(ids) / splits[s] if splits.get(s)
                else None} for s, ids in report.get("leaked_ids", {}).items()]
-    return {"error": None, "source": report.get("source"), "n": report.get("n"), "max_hamming": near.get("max_hamming"),
+    return {"file": path.name, "error": None, "source": report.get("source"), "n": report.get("n"), "max_hamming": near.get("max_hamming"),
             "rows": rows, "blank": (report.get("blank") or {}).get("rows"), "leaked": leaked}
 

@@ -22,12 +22,15 @@ def pct(x: Any, digits: int = 1) -> str:
     return DASH if _missing(x) else f"{100 * x:.{digits}f}"
 
 
+def bounds(row: dict[str, Any], key: str) -> str:
+    """'(85.1–87.7)': the 95% CI of ``key`` in percent, '' when there is none."""
+    low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+    return "" if _missing(low) or _missing(high) or _missing(row.get(key)) else f"({pct(low)}–{pct(high)})"
+
+
 def ci(row: dict[str, Any], key: str) -> str:
     """'86.4 (85.1–87.7)': the value of ``key`` in percent with its 95% CI bounds."""
-    value, low, high = row.get(key), row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
-    if _missing(value):
-        return DASH
-    return pct(value) if _missing(low) or _missing(high) else f"{pct(value)} ({pct(low)}–{pct(high)})"
+    return " ".join(part for part in (pct(row.get(key)), bounds(row, key)) if part)
 
 
 def count(x: Any) -> str:
@@ -74,4 +77,4 @@ def md_escape(value: Any) -> Any:
     return "".join(_MD_SPECIAL.get(c, c) for c in str(value))
 
 
-FILTERS = {"pct": pct, "ci": ci, "count": count, "num": num, "si": si, "pval": pval, "signed_pp": signed_pp}
+FILTERS = {"pct": pct, "ci": ci, "bounds": bounds, "count": count, "num": num, "si": si, "pval": pval, "signed_pp": signed_pp}

@@ -15,7 +15,7 @@ from ..emotions import EMOTIONS
 from ..study.runfiles import iter_runs, load_run
 
 #: Cost phases in pipeline order (run.json ``cost`` keys; resumed phases add ``<phase>_resumed_<time>``).
-PHASES = ("preprocessing", "restoration", "training", "inference", "evaluation")
+PHASES = ("preprocessing", "degradation", "restoration", "training", "inference", "evaluation")
 #: Metrics with a bootstrap CI shown in the main table and kept in the store.
 CI_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
 NO_DEGRADATION, NO_RESTORER = "none", "identity"
@@ -95,11 +95,13 @@ def flatten(run: dict[str, Any], metrics: dict[str, Any], run_dir: str) -> dict[
     restorer = config.get("restorer") or {}
     dataset = run.get("dataset") or {}
     split = config.get("split") or dataset.get("splits") or []
-    restorer_name = _name(restorer) or NO_RESTORER
+    # a study may use one restorer with several settings, told apart by their label (bicubic_x2, ...)
+    restorer_name = (restorer.get("label") if isinstance(restorer, dict) else None) or _name(restorer) or NO_RESTORER
     row: dict[str, Any] = {
         "run_id": study.get("cell") or run_dir, "run_dir": run_dir, "status": run.get("status"),
         "study": study.get("name"), "cell": study.get("cell"),
-        "model": model.get("name") or _name(cfg_model) or "?",
+        "model": _name(cfg_model) or model.get("name") or "?",  # a study's model label, else the predictor's
+        "registered_model": config.get("registered_model") or model.get("arch") or model.get("name"),
         "model_family": model.get("family") or (cfg_model.get("family") if isinstance(cfg_model, dict) else None),
         "dataset": _name(config.get("dataset")) or dataset.get("name"),
         "data_source": config.get("data") or dataset.get("source"),
@@ -107,6 +109,7 @@ def flatten(run: dict[str, Any], metrics: dict[str, Any], run_dir: str) -> dict[
         "degradation": _name(degradation) or NO_DEGRADATION,
         "severity": _float(degradation.get("severity")) if isinstance(degradation, dict) else None,
         "restorer": NO_RESTORER if restorer_name.lower() in ("none", "identity") else restorer_name,
+        "restorer_method": _name(restorer) or NO_RESTORER,
         "restorer_params": json.dumps(restorer.get("params"), sort_keys=True)
         if isinstance(restorer, dict) and restorer.get("params") else None,
         "seed": run.get("seed"), "config_hash": run.get("config_hash"),
