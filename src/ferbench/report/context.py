@@ -76,31 +76,47 @@ def _ci_bounds(row: dict[str, Any], key: str = "accuracy") -> tuple[float, float
     return value, value if low is None else low, value if high is None else high
 
 
+COSTS = (("pipeline_s_per_image", "restoration + inference wall seconds per image"),
+         ("flops_per_image", "classifier FLOPs per image"))
+
+
+def _condition(row: dict[str, Any], several_data: bool) -> str:
+    """The test condition a run was evaluated under: runs compete for the Pareto front only within one."""
+    severity = "" if row["severity"] is None else f" {row['severity']:g}"
+    return row["degradation"] + severity + (f" ({row['dataset']} {row['split']})" if several_data else "")
+
+
 def _pareto(rows: list[dict[str, Any]]) -> tuple[Figure | None, list[dict[str, Any]]]:
-    """Accuracy against inference seconds per image, and against FLOPs per image where known."""
-    panels = []
-    for key, label in (("inference_s_per_image", "inference wall seconds per image"),
-                       ("flops_per_image", "FLOPs per image")):
+    """Accuracy against cost (time per image, FLOPs per image where known), one Pareto front per condition."""
+    several_data = len({(r["dataset"], r["split"]) for r in rows}) > 1
+    panels, fronts = [], []
+    for key, label in COSTS:
         usable = [r for r in rows if r.get(key) and r.get("accuracy") is not None]
         if not usable:
             continue
-        cost = [r[key] for r in usable]
-        acc, low, high = zip(*(_ci_bounds(r) for r in usable))
-        front = figures.pareto_front(cost, acc)
-        panels.append({"key": key, "label": label, "refs": [r["ref"] for r in usable], "cost": cost, "acc": acc, "low": low,
-                       "high": high, "front": front, "front_refs": [usable[i]["ref"] for i in front]})
+        conditions = sorted({_condition(r, several_data) for r in usable},
+                            key=lambda c: (not c.startswith(NO_DEGRADATION), c))
+        groups = []
+        for condition in conditions:
+            members = [r for r in usable if _condition(r, several_data) == condition]
+            acc, low, high = zip(*(_ci_bounds(r) for r in members))
+            front = figures.pareto_front([r[key] for r in members], acc)
+            groups.append({"label": condition, "refs": [r["ref"] for r in members], "cost": [r[key] for r in members],
+                           "acc": acc, "low": low, "high": high, "front": front})
+            fronts.append({"key": key, "label": label, "condition": condition,
+                           "refs": [members[i]["ref"] for i in front]})
+        panels.append({"label": label, "groups": groups})
     if not panels:
         return None, []
-    fig = Figure("figures/pareto.png", figures.pareto_png(panels), "Accuracy against cost; red: the Pareto front")
-    return fig, [{"key": p["key"], "label": p["label"], "refs": p["front_refs"]} for p in panels]
+    caption = "Accuracy against cost; filled markers and lines: the Pareto front of each test condition"
+    return Figure("figures/pareto.png", figures.pareto_png(panels), caption), fronts
 
 
 def _cost_rows(rows: list[dict[str, Any]], fronts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The plotted numbers as a table (points on top of each other in the plot stay readable here)."""
-    front = {f["key"]: f["refs"] for f in fronts}
-    return [{**r, "front_time": r["ref"] in front.get("inference_s_per_image", ()),
-             "front_flops": r["ref"] in front.get("flops_per_image", ())} for r in rows
-            if r.get("accuracy") is not None and (r.get("inference_s_per_image") or r.get("flops_per_image"))]
+    on = {(f["key"], ref) for f in fronts for ref in f["refs"]}
+    return [{**r, "front_time": (COSTS[0][0], r["ref"]) in on, "front_flops": (COSTS[1][0], r["ref"]) in on}
+            for r in rows if r.get("accuracy") is not None and (r.get(COSTS[0][0]) or r.get(COSTS[1][0]))]
 
 
 def _robustness(rows: list[dict[str, Any]]) -> Figure | None:

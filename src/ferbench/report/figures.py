@@ -61,27 +61,31 @@ def pareto_front(costs: Sequence[float], accuracies: Sequence[float]) -> list[in
 
 
 def pareto_png(panels: list[dict[str, Any]]) -> bytes:
-    """One panel per cost measure: ``{"label", "refs", "cost", "acc", "low", "high", "front"}``."""
-    fig = _figure(5.2 * len(panels), 4.0)
+    """One panel per cost measure ``{"label", "groups"}``; a group is one test condition ``{"label", "refs",
+    "cost", "acc", "low", "high", "front"}`` drawn in its own colour, its front filled and joined."""
+    fig = _figure(5.4 * len(panels), 4.2)
+    colours = [f"C{k}" for k in range(10)]
     for k, panel in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), k + 1)
-        cost, acc = np.asarray(panel["cost"]), np.asarray(panel["acc"]) * 100
-        err = np.vstack([acc - np.asarray(panel["low"]) * 100, np.asarray(panel["high"]) * 100 - acc])
-        on = np.isin(np.arange(len(cost)), panel["front"])
-        ax.errorbar(cost, acc, yerr=np.clip(err, 0, None), fmt="none", ecolor="0.7", elinewidth=1)
-        ax.scatter(cost[~on], acc[~on], color="0.45", s=22, label="dominated", zorder=3)
-        ax.scatter(cost[on], acc[on], color="tab:red", s=36, label="Pareto front", zorder=4)
-        front = panel["front"]
-        ax.step(cost[front], acc[front], where="post", color="tab:red", lw=1.2, alpha=0.8)
-        for x, y, ref in zip(cost, acc, panel["refs"]):
-            ax.annotate(ref, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-        if cost.min() > 0 and cost.max() / cost.min() > 20:
+        all_cost = np.concatenate([np.asarray(g["cost"], dtype=float) for g in panel["groups"]])
+        for g, colour in zip(panel["groups"], colours * 10):
+            cost, acc = np.asarray(g["cost"], dtype=float), np.asarray(g["acc"], dtype=float) * 100
+            err = np.vstack([acc - np.asarray(g["low"]) * 100, np.asarray(g["high"]) * 100 - acc])
+            on = np.isin(np.arange(len(cost)), g["front"])
+            ax.errorbar(cost, acc, yerr=np.clip(err, 0, None), fmt="none", ecolor=colour, alpha=0.35, elinewidth=1)
+            ax.scatter(cost[~on], acc[~on], facecolors="none", edgecolors=colour, s=26, zorder=3)
+            ax.scatter(cost[on], acc[on], color=colour, s=30, zorder=4, label=g["label"])
+            front = g["front"]
+            ax.step(cost[front], acc[front], where="post", color=colour, lw=1.2, alpha=0.8)
+            for x, y, ref in zip(cost, acc, g["refs"]):
+                ax.annotate(ref, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=6.5)
+        if all_cost.min() > 0 and all_cost.max() / all_cost.min() > 20:
             ax.set_xscale("log")
         ax.margins(x=0.08, y=0.08)
         ax.set_xlabel(panel["label"], fontsize=9)
         ax.set_ylabel("accuracy % (95% CI)", fontsize=9)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, title="condition", title_fontsize=7, loc="best")
     return _png(fig)
 
 
@@ -90,9 +94,11 @@ def robustness_png(lines: dict[str, dict[str, list[tuple[float, float, float, fl
     fig = _figure(5.2 * len(lines), 4.0)
     for k, (degradation, series) in enumerate(lines.items()):
         ax = fig.add_subplot(1, len(lines), k + 1)
-        for label, points in series.items():
+        span = max(max(p[0] for pts in series.values() for p in pts), 1.0)
+        for k, (label, points) in enumerate(series.items()):
             sev, acc, low, high = (np.asarray(v, dtype=float) for v in zip(*sorted(points)))
-            ax.errorbar(sev, acc * 100, yerr=np.clip(np.vstack([acc - low, high - acc]) * 100, 0, None),
+            dodge = (k - (len(series) - 1) / 2) * 0.012 * span  # keep overlapping error bars apart
+            ax.errorbar(sev + dodge, acc * 100, yerr=np.clip(np.vstack([acc - low, high - acc]) * 100, 0, None),
                         marker="o", ms=4, capsize=2, lw=1.3, label=label)
         ax.set_title(f"degradation: {degradation}", fontsize=9)
         ax.set_xlabel(f"severity (0 = {NO_DEGRADATION})", fontsize=9)

@@ -94,7 +94,7 @@ def flatten(run: dict[str, Any], metrics: dict[str, Any], run_dir: str) -> dict[
     degradation = config.get("degradation") or {}
     restorer = config.get("restorer") or {}
     dataset = run.get("dataset") or {}
-    split = config.get("split") or dataset.get("splits") or []
+    split = dataset.get("splits") or config.get("split") or []  # what was evaluated (config may say "auto")
     # a study may use one restorer with several settings, told apart by their label (bicubic_x2, ...)
     restorer_name = (restorer.get("label") if isinstance(restorer, dict) else None) or _name(restorer) or NO_RESTORER
     row: dict[str, Any] = {
@@ -132,6 +132,10 @@ def flatten(run: dict[str, Any], metrics: dict[str, Any], run_dir: str) -> dict[
             row[f"{phase}_{key}"] = _float(meter.get(key))
     items = row["inference_items"]
     row["inference_s_per_image"] = row["inference_wall_s"] / items if items else None
+    # what one more image costs at test time: restoring it (when a restorer ran) and classifying it
+    restored = row["restoration_items"]
+    row["pipeline_s_per_image"] = None if row["inference_s_per_image"] is None else \
+        row["inference_s_per_image"] + (row["restoration_wall_s"] / restored if restored else 0.0)
     static = cost.get("model") or {}
     row["params"], row["flops_per_image"] = _float(static.get("params")), _float(static.get("flops_per_image"))
     machine = run.get("machine") or {}
