@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,3 +211,12 @@ def test_ray_executor_on_a_local_instance(tmp_path):
     assert np.array_equal(local.images, on_ray.images) and local.fingerprint == on_ray.fingerprint
     manifest = json.loads((tmp_path / "b" / MANIFEST).read_text())["shards"]
     assert len(manifest) == 5 and all(e["cost"]["items"] == e["n"] for e in manifest.values())
+
+
+def test_stage_cost_is_reported_also_from_the_cache():
+    ds = dataset()
+    first = restore_dataset(ds, "clahe")
+    cached = restore_dataset(ds, "clahe")
+    assert cached.report["this_run"]["shards_computed"] == 0
+    assert cached.report["restore_cost"] == first.report["restore_cost"]
+    assert cached.report["restore_cost"]["images"] == 20 and cached.report["restore_cost"]["s_per_image"] > 0

@@ -35,7 +35,7 @@ def _params(pairs: Optional[list[str]]) -> dict[str, Any]:
 def _summary(ds, kind: str) -> dict[str, Any]:
     run = ds.report.get("this_run") or {}
     return {"kind": kind, "n": len(ds), "job_dir": ds.report.get("job_dir"), "fingerprint": ds.fingerprint,
-            "stage": ds.options.get(kind), "cost": ds.report.get("cost"),
+            "stage": ds.options.get(kind), "cost": ds.report.get(f"{kind}_cost"),
             "this_run": {k: run.get(k) for k in ("shards_computed", "shards_reused")} | {
                 "images_per_s": (run.get("cost") or {}).get("items_per_s")}}
 
@@ -200,8 +200,8 @@ def _print_quality(report: dict[str, Any]) -> None:
         table.add_column(col, justify="left" if col == "variant" else "right")
     for label, row in report["variants"].items():
         q, f = row.get("vs_original", {}), row.get("label_flips", {})
-        table.add_row(label, *(f"{v:.4g}" if isinstance(v, float) else "-" for v in
-                               (q.get("psnr_db_mean"), q.get("ssim_mean"), f.get("flip_rate"), f.get("accuracy_after"))))
+        values = (q.get("psnr_db_mean"), q.get("ssim_mean"), f.get("flip_rate"), f.get("accuracy_after"))
+        table.add_row(label, *(f"{v:.4g}" if isinstance(v, float) else "-" for v in values))
     out.print(table)
 
 

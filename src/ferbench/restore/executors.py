@@ -27,7 +27,8 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def run_in_process(worker: ShardWorker, jobs: Iterable[Job], progress: Callable[[int], None] | None) -> Iterator[Result]:
+def run_in_process(worker: ShardWorker, jobs: Iterable[Job],
+                   progress: Callable[[int], None] | None) -> Iterator[Result]:
     for index, images in jobs:
         yield worker.run(index, images, progress)
 

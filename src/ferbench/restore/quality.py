@@ -34,8 +34,9 @@ def image_quality(reference: np.ndarray, images: np.ndarray) -> dict[str, Any]:
     psnr = peak_signal_noise_ratio(x, y, data_range=1.0, reduction="none", dim=(1, 2, 3))
     psnr = torch.nan_to_num(psnr, posinf=PSNR_CAP_DB).clamp(max=PSNR_CAP_DB)
     ssim = structural_similarity_index_measure(x, y, data_range=1.0, reduction="none")
-    return {"n": len(ref), "psnr_db_mean": round(float(psnr.mean()), 4), "psnr_db_median": round(float(psnr.median()), 4),
-            "ssim_mean": round(float(ssim.mean()), 4), "ssim_median": round(float(ssim.median()), 4)}
+    return {"n": len(ref), "psnr_db_mean": round(float(psnr.mean()), 4),
+            "psnr_db_median": round(float(psnr.median()), 4), "ssim_mean": round(float(ssim.mean()), 4),
+            "ssim_median": round(float(ssim.median()), 4)}
 
 
 def predict_all(predictor: Any, images: np.ndarray) -> np.ndarray:
@@ -50,7 +51,8 @@ def label_flips(before: np.ndarray, after: np.ndarray, labels: np.ndarray | None
     accuracy where labels are known (label >= 0)."""
     if len(before) != len(after):
         raise ValueError(f"{len(after)} predictions for {len(before)}")
-    out: dict[str, Any] = {"n": int(len(before)), "flip_rate": round(float(np.mean(before != after)), 4) if len(before) else None}
+    flips = round(float(np.mean(before != after)), 4) if len(before) else None
+    out: dict[str, Any] = {"n": int(len(before)), "flip_rate": flips}
     if labels is not None:
         known = labels >= 0
         if known.any():

@@ -60,8 +60,8 @@ def degrade_dataset(ds: Dataset, name: str, severity: int, seed: int = 0, out_di
         key = stage_key(ds, worker.description)
         _, images, _ = worker.run(0, ds.images)
         return derive(ds, images, spec, worker.description, key)
-    return run_stage(ds, spec, out_dir, workers, executor, _cap(shard_size, ds.image_size, 1 + 2 * (ds.images.ndim == 4)),
-                     progress)
+    chans = 3 if ds.images.ndim == 4 else 1
+    return run_stage(ds, spec, out_dir, workers, executor, _cap(shard_size, ds.image_size, chans), progress)
 
 
 def _cap(shard_size: int, hw: tuple[int, int], channels: int) -> int:
@@ -201,7 +201,8 @@ def load_restored(path: str | Path) -> Dataset:
     source = Dataset(images=images, labels=meta["labels"], splits=meta["splits"], ids=meta["ids"], source=d["source"],
                      source_hash=d["source_sha256"], name=d["name"], soft_labels=meta.get("soft_labels"),
                      options=d["options"], classes=tuple(d["classes"]),
-                     report={"job_dir": str(store.path), "cost": job.get("cost")})
+                     # "restore_cost" / "degrade_cost": the study runner reads the per-image cost here
+                     report={"job_dir": str(store.path), f"{job['kind']}_cost": job.get("cost")})
     spec = StageSpec(**{**job["stage"], "size": _size(job["stage"]["size"])})
     return derive(source, images, spec, job["description"], job["key"])
 
