@@ -60,7 +60,8 @@ def _restorer_kwargs(rs: RestorerSpec) -> dict[str, Any]:
 def prepare(ds, degradation: str, severity: int, rs: RestorerSpec | None, seed: int) -> tuple[Any, dict]:
     """Degrade, then restore; returns the dataset and the cost of each stage."""
     from ..cost import PhaseMeter
-    from ..restore import degrade_dataset, restore_dataset
+    from ..degrade import degrade_dataset
+    from ..restore import restore_dataset
 
     cost: dict[str, Any] = {}
     if degradation != "none":
@@ -224,7 +225,8 @@ def train_models(spec: StudySpec, root: Path, missing: dict[str, str], say: Call
 
 
 def sample_grids(spec: StudySpec, root: Path) -> None:
-    from ..restore import degrade_dataset, restore_dataset
+    from ..degrade import degrade_dataset
+    from ..restore import restore_dataset
     from ..restore.grid import sample_grid
 
     if not spec.grid_samples:
