@@ -75,12 +75,12 @@ def test_restore_quality_command(csv_and_model, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "q.json").read_text())
     v = report["variants"]
-    assert list(v) == ["downscale@4", "identity", "clahe:clip_limit=3"]
+    assert list(v) == ["downscale@4", "identity", "clahe clip_limit=3"]
     assert v["downscale@4"]["vs_original"]["psnr_db_mean"] < 100
     # identity at the input size gives back its input: no prediction can change
     assert v["identity"]["label_flips"]["flip_rate"] == 0.0
     assert v["identity"]["vs_original"] == v["downscale@4"]["vs_original"]
-    assert v["clahe:clip_limit=3"]["vs_original"]["psnr_db_mean"] != v["identity"]["vs_original"]["psnr_db_mean"]
+    assert v["clahe clip_limit=3"]["vs_original"]["psnr_db_mean"] != v["identity"]["vs_original"]["psnr_db_mean"]
     assert (tmp_path / "grid.png").stat().st_size > 0 and report["model"]["name"] == "tiny_cnn"
 
 

@@ -124,6 +124,12 @@ def _spec(text: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), _params([p for p in rest.split(",") if p.strip()])
 
 
+def _label(name: str, params: dict[str, Any]) -> str:
+    """A short column label: file paths shown by their name (``opencv_sr weights=ESPCN_x4.pb``)."""
+    shown = [f"{k}={Path(v).name if isinstance(v, str) and '/' in v else v}" for k, v in params.items()]
+    return " ".join([name, *shown])
+
+
 def quality_command(
     data: Path = typer.Argument(..., exists=True, help="FER-2013 CSV (.csv/.csv.gz) or image folder."),
     restorer: list[str] = typer.Option(..., "--restorer", "-r", help="Restorer to compare (repeatable): NAME or "
@@ -161,7 +167,8 @@ def quality_command(
         restored = {}
         for text in restorer:
             name, params = _spec(text)
-            label = text if text not in restored else f"{text}#{len(restored)}"
+            label = _label(name, params)
+            label = label if label not in restored else f"{label}#{len(restored)}"
             restored[label] = restore_dataset(source, name, params, workers=workers, executor=executor,
                                               progress=not quiet)
     except _ERRORS as exc:

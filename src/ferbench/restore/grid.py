@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ def sample_grid(columns: dict[str, np.ndarray], path: str | Path, rows: int | No
             ax.imshow(im, cmap="gray" if im.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0:
-                ax.set_title(name, fontsize=8)
+                ax.set_title(textwrap.fill(name, 18), fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
