@@ -1,4 +1,6 @@
-"""Generative VLMs (tiny random LLaVA from a local dir): score mode in one forward pass, generate mode parsing."""
+"""Generative VLMs (tiny random LLaVA and Qwen2-VL from local dirs): score mode in one forward pass, generate mode
+parsing. Qwen2-VL differs from LLaVA in every way the batching must handle: a flat patch list with
+image_grid_thw, per-token mm_token_type_ids, M-RoPE positions."""
 
 import json
 import shutil
@@ -10,6 +12,7 @@ from test_vlm_helpers import faces, tiny_dir
 
 from ferbench.emotions import parse_answer
 from ferbench.models import load_predictor
+from ferbench.models.vlm.batching import PromptEncoder
 from ferbench.models.vlm.images import to_pil
 
 MULTI_TOKEN = ("question: 'Which emotion? {labels}'\nanswers: {angry: angry, disgust: disgust face face, "
@@ -21,16 +24,21 @@ def llava():
     return load_predictor("llava", tiny_dir("llava"))
 
 
+@pytest.fixture(scope="module", params=["llava", "qwen2_vl"])
+def vlm(request):
+    return load_predictor(request.param, tiny_dir(request.param))
+
+
 def count_forward(predictor):
     calls = []
     handle = predictor.model.register_forward_pre_hook(lambda *a: calls.append(1))
     return calls, handle
 
 
-def test_score_mode_one_forward_pass_per_batch(llava):
-    calls, handle = count_forward(llava)
+def test_score_mode_one_forward_pass_per_batch(vlm):
+    calls, handle = count_forward(vlm)
     try:
-        out = llava.predict(faces(3))
+        out = vlm.predict(faces(3))
     finally:
         handle.remove()
     assert len(calls) == 1 and out.extra["forward_passes"] == 1
@@ -40,20 +48,24 @@ def test_score_mode_one_forward_pass_per_batch(llava):
 
 def _reference_loglik(p, image: np.ndarray, answer_ids: list[int]) -> float:
     """One image, one answer, its own forward pass: what the batched score must equal."""
-    enc = p.processor(images=to_pil(image[None]), text=[p.text], return_tensors="pt")
-    ids = torch.cat([enc["input_ids"], torch.tensor([answer_ids])], dim=1)
-    with torch.no_grad():
-        logits = p.model(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=enc["pixel_values"]).logits
+    enc = dict(p.processor(images=to_pil(image[None]), text=[p.text], return_tensors="pt"))
     start = enc["input_ids"].shape[1]
+    answer = torch.tensor([answer_ids])
+    enc["input_ids"] = torch.cat([enc["input_ids"], answer], dim=1)
+    enc["attention_mask"] = torch.ones_like(enc["input_ids"])
+    if "mm_token_type_ids" in enc:  # Qwen2-VL: the answer is text (type 0)
+        enc["mm_token_type_ids"] = torch.cat([enc["mm_token_type_ids"], torch.zeros_like(answer)], dim=1)
+    with torch.no_grad():
+        logits = p.model(**enc).logits
     logp = torch.log_softmax(logits[0].float(), -1)
     return float(sum(logp[start - 1 + j, t] for j, t in enumerate(answer_ids)))
 
 
 @pytest.mark.parametrize("reduce", ["sum", "mean"])
-def test_batched_scores_equal_one_pass_per_answer(llava, tmp_path, reduce):
+def test_batched_scores_equal_one_pass_per_answer(vlm, tmp_path, reduce):
     prompt = tmp_path / "multi.yaml"
     prompt.write_text(MULTI_TOKEN)
-    p = llava.with_prompt(str(prompt))
+    p = vlm.with_prompt(str(prompt))
     p.options = p.options.model_copy(update={"score_reduce": reduce})
     assert sorted({len(a) for a in p.answer_ids}) == [1, 2, 3]  # padding is exercised
     images = faces(2, seed=3)
@@ -66,10 +78,10 @@ def test_batched_scores_equal_one_pass_per_answer(llava, tmp_path, reduce):
     assert np.allclose(out.proba, torch.softmax(loglik, 1).numpy(), atol=1e-6)
 
 
-def test_generate_mode_parses_and_counts_unparsed(llava):
+def test_generate_mode_parses_and_counts_unparsed(vlm):
     images = faces(4, seed=1)
-    gen = load_predictor("llava", tiny_dir("llava"), mode="generate", max_new_tokens=6)
-    loop = load_predictor("llava", tiny_dir("llava"), mode="generate", max_new_tokens=6, decode="loop")
+    gen = load_predictor(vlm.name, tiny_dir(vlm.name), mode="generate", max_new_tokens=6)
+    loop = load_predictor(vlm.name, tiny_dir(vlm.name), mode="generate", max_new_tokens=6, decode="loop")
     a, b = gen.predict(images), loop.predict(images)
     assert a.raw == b.raw  # the cache-free loop decodes exactly like generate()
     parsed = [parse_answer(t) for t in a.raw]
@@ -110,3 +122,27 @@ def test_describe_and_cost(llava):
     assert d["family"] == "vlm" and d["weights_sha256"] and d["answers"]["happy"] == "happy"
     cost = llava.cost_info()
     assert cost["params"] > 0 and cost["flops_per_image"] > 0
+
+
+def test_prompt_encoder_shortcut_equals_full_processing(vlm):
+    images = to_pil(faces(3, seed=5))
+    encoder = PromptEncoder(vlm.processor, vlm.text)
+    fast = encoder(images)
+    assert encoder.shortcut is True
+    for got, full in zip(fast, [encoder.full(im) for im in images]):
+        assert got.keys() == full.keys()
+        assert all(torch.equal(got[k], full[k]) for k in full if torch.is_tensor(full[k]))
+
+    class Disagreeing:  # its image processor does not reproduce the processor's pixels: no shortcut
+        def __init__(self, processor):
+            self.processor = processor
+
+        def __call__(self, **kw):
+            return self.processor(**kw)
+
+        def image_processor(self, **kw):
+            out = dict(self.processor.image_processor(**kw))
+            return {**out, "pixel_values": out["pixel_values"] + 1}
+
+    other = PromptEncoder(Disagreeing(vlm.processor), vlm.text)
+    assert len(other(images)) == 3 and other.shortcut is False

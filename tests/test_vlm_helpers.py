@@ -21,7 +21,7 @@ atexit.register(shutil.rmtree, _ROOT, True)
 
 @functools.cache
 def tiny_dir(kind: str, **kw) -> Path:
-    """A tiny model directory of ``kind`` (open_clip, hf_clip, siglip, llava, llava_nochat), built once."""
+    """A tiny model directory of ``kind`` (open_clip, hf_clip, siglip, llava, llava_nochat, qwen2_vl), built once."""
     from ferbench.models.vlm import tiny
 
     path = _ROOT / kind
@@ -37,6 +37,6 @@ def faces(n: int = 6, seed: int = 0, rgb: bool = False) -> np.ndarray:
 
 def test_tiny_models_are_offline_and_loadable():
     """Every tiny kind writes files that its own library reads back."""
-    for kind in ("open_clip", "hf_clip", "siglip", "llava"):
+    for kind in ("open_clip", "hf_clip", "siglip", "llava", "qwen2_vl"):
         path = tiny_dir(kind)
         assert any(path.glob("*.safetensors")), kind

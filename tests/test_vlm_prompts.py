@@ -27,7 +27,8 @@ def test_any_order_gives_the_same_table():
 
 @pytest.mark.parametrize("table, message", [
     (["angry", "disgust", "fear", "happy", "sad", "surprise"], "no entry for neutral"),
-    (["angry", "anger", "disgust", "fear", "happy", "sad", "surprise", "neutral"], "'angry' and 'anger' both name 'angry'"),
+    (["angry", "anger", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+     "'angry' and 'anger' both name 'angry'"),
     (["angry", "disgust", "fear", "happy", "sad", "surprise", "contempt"], "not a FER emotion"),
     ({**{e: [e] for e in EMOTIONS}, "happy": ["happy", "sad"]}, "names 'sad'"),
 ])
@@ -64,7 +65,8 @@ def test_vlm_prompts(tmp_path):
 
 def test_fer_table_rejects_shared_answers(tmp_path):
     path = tmp_path / "q.yaml"
-    path.write_text("question: 'x'\nanswers: {angry: a, disgust: a, fear: b, happy: c, sad: d, surprise: e, neutral: f}\n")
+    path.write_text("question: 'x'\nanswers: {angry: a, disgust: a, fear: b, happy: c, sad: d, surprise: e, "
+                    "neutral: f}\n")
     with pytest.raises(ValueError, match="share an answer"):
         vlm_prompt(str(path))
     assert list(fer_table({e: i for i, e in enumerate(reversed(EMOTIONS))}, "t").values()) == [6, 5, 4, 3, 2, 1, 0]

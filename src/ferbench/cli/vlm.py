@@ -117,7 +117,8 @@ def _save(module, predictor, report: dict, ds, train, val, path: Path) -> None:
     config = ModelConfig(arch="clip_classifier", preprocess=predictor.config.preprocess,
                          arch_kwargs=predictor.config.arch_kwargs, provenance=provenance)
     saved = save_checkpoint(module, config, path)
-    console.print(f"wrote {saved} (+ {saved.with_suffix('.json').name}); evaluate with: ferbench eval --weights {saved}")
+    console.print(f"wrote {saved} (+ {saved.with_suffix('.json').name}); evaluate with: "
+                  f"ferbench eval --weights {saved}")
 
 
 @app.command("probe")
@@ -236,14 +237,15 @@ def fuse_command(
         emit_json(spec)
         return
     f = spec["fitted_on"]
-    out.print(f"weight of A = {spec['weight']:.2f} ({rule}, by {metric}) on n={f['n']:,}: accuracy A {f['accuracy_a']:.2%}, "
+    out.print(f"weight of A = {spec['weight']:.2f} ({rule}, by {metric}) on n={f['n']:,}: "
+              f"accuracy A {f['accuracy_a']:.2%}, "
               f"B {f['accuracy_b']:.2%}, fused {f['accuracy_fused']:.2%} (fitted on these samples: optimistic)")
     console.print(f"wrote {output}; evaluate with: ferbench eval --model hybrid --weights {output}")
 
 
 @app.command("tiny")
 def tiny_command(
-    kind: str = typer.Argument(..., help="open_clip, hf_clip, siglip or llava."),
+    kind: str = typer.Argument(..., help="open_clip, hf_clip, siglip, llava or qwen2_vl."),
     directory: Path = typer.Argument(..., help="Directory to write the model into."),
     seed: int = SeedOpt,
 ) -> None:
@@ -254,5 +256,5 @@ def tiny_command(
         path = build_tiny(kind, directory, seed=seed)
     except ValueError as exc:
         fail(str(exc), code=2)
-    model = {"open_clip": "clip", "hf_clip": "hf_clip", "siglip": "siglip", "llava": "llava"}[kind]
+    model = "clip" if kind == "open_clip" else kind
     console.print(f"wrote {path}; try: ferbench eval --model {model} --weights {path} --data FER.csv --limit 50")

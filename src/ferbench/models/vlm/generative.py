@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...emotions import EMOTIONS
 from ..predictor import Prediction, Predictor
 from ..registry import register_model
-from .batching import answer_block, answer_loglik, append_tokens, collate
+from .batching import PromptEncoder, answer_block, answer_loglik, append_tokens, collate
 from .hub import offline_hint, read_hf_config, require_remote_code_consent, weights_digest
 from .images import to_pil
 from .prompts import default_prompt, prediction_from_answers, prompt_format, vlm_prompt
@@ -108,6 +108,7 @@ class VlmPredictor(Predictor):
         self.options = self.options.model_copy(update={"prompt": prompt})
         self.prompt = vlm_prompt(prompt)
         self.text = self._prompt_text(self.prompt.question)
+        self.encoder = PromptEncoder(self.processor, self.text)
         self.answer_ids = [self.tokenizer(a, add_special_tokens=False)["input_ids"] for a in self.prompt.answers]
         if any(not a for a in self.answer_ids):
             raise ValueError(f"prompt {prompt!r}: an answer tokenises to nothing: {self.prompt.answers}")
@@ -134,8 +135,7 @@ class VlmPredictor(Predictor):
         return fmt.replace("{question}", question)
 
     def _encode(self, images: np.ndarray, repeat: int) -> dict[str, Any]:
-        encs = [self.processor(images=[im], text=[self.text], return_tensors="pt") for im in to_pil(images)]
-        batch = collate(encs, repeat, self.pad_id)
+        batch = collate(self.encoder(to_pil(images)), repeat, self.pad_id)
         return {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
 
     def _forward(self, batch: dict[str, Any], keep: int | None) -> torch.Tensor:
@@ -213,7 +213,8 @@ class VlmPredictor(Predictor):
     def cost_info(self) -> dict[str, Any]:
         from torch.utils.flop_counter import FlopCounterMode
 
-        info: dict[str, Any] = {"params": int(sum(p.numel() for p in self.model.parameters())), "mode": self.options.mode}
+        params = int(sum(p.numel() for p in self.model.parameters()))
+        info: dict[str, Any] = {"params": params, "mode": self.options.mode}
         blank = np.zeros((1, 48, 48), dtype=np.uint8)
         with FlopCounterMode(display=False) as counter:
             self.predict(blank)

@@ -51,8 +51,8 @@ def fit_weight(pa: np.ndarray, pb: np.ndarray, labels: np.ndarray, rule: str = "
     table = []
     for w in np.linspace(0, 1, grid):
         p = fuse(pa, pb, float(w), rule)
-        table.append({"weight": round(float(w), 6), "nll": float(-np.log(np.clip(p[np.arange(len(y)), y], EPS, 1)).mean()),
-                      "accuracy": float((p.argmax(1) == y).mean())})
+        nll = float(-np.log(np.clip(p[np.arange(len(y)), y], EPS, 1)).mean())
+        table.append({"weight": round(float(w), 6), "nll": nll, "accuracy": float((p.argmax(1) == y).mean())})
     key = (lambda r: r["nll"]) if metric == "nll" else (lambda r: -r["accuracy"])
     if metric not in ("nll", "accuracy"):
         raise ValueError(f"unknown fusion metric {metric!r} (nll, accuracy)")

@@ -49,7 +49,8 @@ def embed(predictor: TorchPredictor, images: np.ndarray, batch_size: int = 64, p
     return np.concatenate(out) if out else np.zeros((0, module.head.in_features), dtype=np.float32)
 
 
-def cached_embeddings(predictor: TorchPredictor, ds: Dataset, batch_size: int = 64, progress: bool = True) -> np.ndarray:
+def cached_embeddings(predictor: TorchPredictor, ds: Dataset, batch_size: int = 64,
+                      progress: bool = True) -> np.ndarray:
     """:func:`embed` on a dataset, cached under the ferbench cache keyed by encoder weights, preprocessing
     and the dataset fingerprint (a second probe on the same data costs no forward pass)."""
     key = sha256_json({"encoder": state_digest(predictor.module.encoder),
@@ -73,7 +74,8 @@ def few_shot_indices(labels: np.ndarray, shots: int, seed: int) -> np.ndarray:
     for c, emotion in enumerate(EMOTIONS):
         pool = np.flatnonzero(labels == c)
         if len(pool) < shots:
-            raise ValueError(f"few-shot: {shots} per class asked, but {emotion!r} has only {len(pool)} training samples")
+            raise ValueError(f"few-shot: {shots} per class asked, but {emotion!r} has only {len(pool)} "
+                             f"training samples")
         picks.append(rng.choice(pool, size=shots, replace=False))
     return np.sort(np.concatenate(picks))
 
@@ -109,7 +111,8 @@ def fit_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y
 
 
 def train_probe(predictor: Predictor, train: Dataset, val: Dataset, shots: int | None = None, seed: int = 0,
-                cs: Sequence[float] = DEFAULT_CS, batch_size: int = 64, progress: bool = True) -> tuple[ClipClassifier, dict]:
+                cs: Sequence[float] = DEFAULT_CS, batch_size: int = 64,
+                progress: bool = True) -> tuple[ClipClassifier, dict]:
     """A new :class:`ClipClassifier` (same encoder, probe head) and a report (C table, sizes, cost)."""
     tp = clip_module(predictor)
     if shots is not None:

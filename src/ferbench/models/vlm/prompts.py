@@ -25,10 +25,14 @@ def _packaged(kind: str) -> dict[str, Any]:
     return yaml.safe_load((PROMPT_DIR / f"{kind}.yaml").read_text())
 
 
-def _user_file(spec: str) -> Any:
+def _named(kind: str, section: str, spec: str, what: str) -> Any:
+    """A packaged entry ``spec`` of ``kind.yaml``'s ``section``, else the YAML file at path ``spec``."""
+    data = _packaged(kind)[section]
+    if spec in data:
+        return data[spec]
     path = Path(spec).expanduser()
     if not path.is_file():
-        return None
+        raise ValueError(f"unknown {what} {spec!r}: not a file, nor one of {', '.join(data)}")
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -56,10 +60,7 @@ def fer_table(table: Mapping[str, Any] | Sequence[str], what: str) -> dict[str, 
 def clip_templates(spec: str) -> list[str]:
     """A packaged template set (``simple``, ``clip_fer2013``, ``fer_lowres``, ``ensemble``) or a YAML file
     holding a list of templates."""
-    data = _packaged("clip")["templates"]
-    templates = data.get(spec) if spec in data else _user_file(spec)
-    if templates is None:
-        raise ValueError(f"unknown prompt set {spec!r}: not a file, nor one of {', '.join(data)}")
+    templates = _named("clip", "templates", spec, "prompt set")
     if not isinstance(templates, list) or not templates or not all(isinstance(t, str) and "{}" in t for t in templates):
         raise ValueError(f"prompt set {spec!r}: expected a list of templates, each with '{{}}' for the class name")
     return templates
@@ -68,13 +69,7 @@ def clip_templates(spec: str) -> list[str]:
 def clip_classnames(spec: str | Mapping[str, Any] | Sequence[str]) -> dict[str, list[str]]:
     """Names per emotion, FER order. ``spec``: a packaged set (``clip``, ``fer``, ``synonyms``), a YAML file,
     a mapping ``{name: [synonyms]}`` or a list of names, in any order."""
-    if isinstance(spec, str):
-        data = _packaged("clip")["classnames"]
-        table = data.get(spec) if spec in data else _user_file(spec)
-        if table is None:
-            raise ValueError(f"unknown class-name set {spec!r}: not a file, nor one of {', '.join(data)}")
-    else:
-        table = spec
+    table = _named("clip", "classnames", spec, "class-name set") if isinstance(spec, str) else spec
     what = f"class names {spec!r}" if isinstance(spec, str) else "class names"
     names = {e: [v] if isinstance(v, str) else list(v) for e, v in fer_table(table, what).items()}
     for emotion, synonyms in names.items():
@@ -97,12 +92,10 @@ class VlmPrompt:
 def vlm_prompt(spec: str) -> VlmPrompt:
     """A packaged prompt (``one_word``, ``choice``, ``feel``, ``low_quality``, ``open``) or a YAML file with
     ``question`` and optionally ``answers``."""
-    data = _packaged("generative")
-    entry = data["prompts"].get(spec) if spec in data["prompts"] else _user_file(spec)
+    entry = _named("generative", "prompts", spec, "prompt")
     if not isinstance(entry, Mapping) or not isinstance(entry.get("question"), str):
-        raise ValueError(f"unknown prompt {spec!r}: not a YAML file with a 'question', nor one of "
-                         f"{', '.join(data['prompts'])}")
-    answers = fer_table(entry.get("answers") or data["answers"], f"answers of prompt {spec!r}")
+        raise ValueError(f"prompt {spec!r}: expected a mapping with a 'question' (and optionally 'answers')")
+    answers = fer_table(entry.get("answers") or _packaged("generative")["answers"], f"answers of prompt {spec!r}")
     if len(set(answers.values())) != len(answers):
         raise ValueError(f"prompt {spec!r}: two emotions share an answer text")
     question = entry["question"].replace("{labels}", ", ".join(answers.values()))

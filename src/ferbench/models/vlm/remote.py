@@ -152,7 +152,8 @@ class RemotePredictor(Predictor):
         try:
             text = data["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
-            raise RemoteError(f"{self.base_url}/chat/completions: no choices[0].message.content in {str(data)[:300]}")
+            raise RemoteError(f"{self.base_url}/chat/completions: no choices[0].message.content in "
+                              f"{str(data)[:300]}") from None
         usage = data.get("usage") or {}
         return {"text": text, "prompt_tokens": int(usage.get("prompt_tokens") or 0),
                 "completion_tokens": int(usage.get("completion_tokens") or 0),

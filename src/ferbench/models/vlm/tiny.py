@@ -17,12 +17,17 @@ from ...emotions import EMOTIONS
 from .prompts import PROMPT_DIR
 
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>", "<image>"]
-KINDS = ("open_clip", "hf_clip", "siglip", "llava")
+KINDS = ("open_clip", "hf_clip", "siglip", "llava", "qwen2_vl")
 # A LLaVA-1.5-style chat template, so the processor's chat path is exercised too.
 LLAVA_CHAT_TEMPLATE = (
     "{% for m in messages %}{% if m['role'] == 'user' %}USER: {% for c in m['content'] %}"
     "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %} {% endif %}"
     "{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}")
+QWEN_SPECIALS = ["<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>", "<|im_start|>", "<|im_end|>"]
+QWEN_CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% for c in m['content'] %}{% if c['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>{% else %}{{ c['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
 def tiny_tokenizer(max_length: int = 64):
@@ -52,6 +57,10 @@ def _text_kw(vocab_size: int, layers: int = 2) -> dict:
 def _vision_kw(image_size: int, patch_size: int = 8, layers: int = 2) -> dict:
     return dict(hidden_size=32, intermediate_size=64, num_hidden_layers=layers, num_attention_heads=2,
                 image_size=image_size, patch_size=patch_size)
+
+
+def _square(size: int) -> dict:
+    return {"height": size, "width": size}
 
 
 def tiny_open_clip(path: str | Path, image_size: int = 32, seed: int = 0) -> Path:
@@ -84,13 +93,12 @@ def tiny_hf_clip(path: str | Path, kind: str = "clip", image_size: int = 32, see
     torch.manual_seed(seed)
     if kind == "clip":
         model = CLIPModel(CLIPConfig(text_config=text, vision_config=_vision_kw(image_size), projection_dim=16))
-        ip = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
+        ip = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size=_square(image_size))
         processor = CLIPProcessor(image_processor=ip, tokenizer=tok)
     elif kind == "siglip":
         model = SiglipModel(SiglipConfig(text_config=SiglipTextConfig(**text),
                                          vision_config=SiglipVisionConfig(**_vision_kw(image_size))))
-        processor = SiglipProcessor(image_processor=SiglipImageProcessor(size={"height": image_size, "width": image_size}),
-                                    tokenizer=tok)
+        processor = SiglipProcessor(image_processor=SiglipImageProcessor(size=_square(image_size)), tokenizer=tok)
     else:
         raise ValueError(f"kind must be clip or siglip, not {kind!r}")
     model.save_pretrained(path)
@@ -98,23 +106,57 @@ def tiny_hf_clip(path: str | Path, kind: str = "clip", image_size: int = 32, see
     return Path(path)
 
 
-def tiny_llava(path: str | Path, chat_template: bool = True, image_size: int = 16, seed: int = 0) -> Path:
-    """A transformers LLaVA directory: CLIP vision tower, Llama text model, LlavaProcessor."""
+def tiny_llava(path: str | Path, chat_template: bool = True, image_size: int = 16, seed: int = 0,
+               vision: dict | None = None, text: dict | None = None) -> Path:
+    """A transformers LLaVA directory: CLIP vision tower, Llama text model, LlavaProcessor. ``vision`` and
+    ``text`` override config sizes (the overhead benchmark builds a larger one)."""
     from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
                               LlavaForConditionalGeneration, LlavaProcessor)
 
     tok = tiny_tokenizer(max_length=256)
-    config = LlavaConfig(vision_config=CLIPVisionConfig(**_vision_kw(image_size)),
-                         text_config=LlamaConfig(**_text_kw(len(tok)), num_key_value_heads=2, max_position_embeddings=256),
+    vision_kw = {**_vision_kw(image_size), **(vision or {})}
+    text_kw = {**_text_kw(len(tok)), "num_key_value_heads": 2, "max_position_embeddings": 256, **(text or {})}
+    config = LlavaConfig(vision_config=CLIPVisionConfig(**vision_kw), text_config=LlamaConfig(**text_kw),
                          image_token_index=tok.convert_tokens_to_ids("<image>"),
                          vision_feature_select_strategy="default", vision_feature_layer=-1)
     torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(config)
     model.generation_config.pad_token_id = 0
     model.generation_config.eos_token_id = 3
-    ip = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
-    processor = LlavaProcessor(image_processor=ip, tokenizer=tok, patch_size=8, vision_feature_select_strategy="default",
-                               num_additional_image_tokens=1, chat_template=LLAVA_CHAT_TEMPLATE if chat_template else None)
+    ip = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size=_square(image_size))
+    processor = LlavaProcessor(image_processor=ip, tokenizer=tok, patch_size=vision_kw["patch_size"],
+                               vision_feature_select_strategy="default", num_additional_image_tokens=1,
+                               chat_template=LLAVA_CHAT_TEMPLATE if chat_template else None)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return Path(path)
+
+
+def tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
+    """A transformers Qwen2-VL directory: flat patch lists, image_grid_thw and M-RoPE, unlike LLaVA."""
+    from transformers import (Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor,
+                              Qwen2VLProcessor, Qwen2VLVideoProcessor)
+
+    tok = tiny_tokenizer(max_length=256)
+    tok.add_special_tokens({"additional_special_tokens": QWEN_SPECIALS})
+    ids = dict(zip(QWEN_SPECIALS, tok.convert_tokens_to_ids(QWEN_SPECIALS)))
+    head_dim_half = 32 // 2 // 2  # hidden 32, 2 heads: M-RoPE sections must sum to head_dim / 2
+    config = Qwen2VLConfig(
+        text_config={**_text_kw(len(tok)), "num_key_value_heads": 2, "max_position_embeddings": 256,
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                         "mrope_section": [2, 3, head_dim_half - 5]}},
+        vision_config=dict(depth=2, embed_dim=32, hidden_size=32, num_heads=2, patch_size=8, spatial_merge_size=2,
+                           temporal_patch_size=2, mlp_ratio=2),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+    torch.manual_seed(seed)
+    model = Qwen2VLForConditionalGeneration(config)
+    model.generation_config.pad_token_id = 0
+    model.generation_config.eos_token_id = 3
+    patches = dict(patch_size=8, merge_size=2, temporal_patch_size=2)
+    processor = Qwen2VLProcessor(
+        image_processor=Qwen2VLImageProcessor(size={"shortest_edge": 32 * 32, "longest_edge": 32 * 32}, **patches),
+        video_processor=Qwen2VLVideoProcessor(**patches), tokenizer=tok, chat_template=QWEN_CHAT_TEMPLATE)
     model.save_pretrained(path)
     processor.save_pretrained(path)
     return Path(path)
@@ -127,4 +169,6 @@ def build_tiny(kind: str, path: str | Path, seed: int = 0) -> Path:
         return tiny_hf_clip(path, "clip" if kind == "hf_clip" else "siglip", seed=seed)
     if kind == "llava":
         return tiny_llava(path, seed=seed)
+    if kind == "qwen2_vl":
+        return tiny_qwen2_vl(path, seed=seed)
     raise ValueError(f"unknown tiny model kind {kind!r}; one of {', '.join(KINDS)}")
