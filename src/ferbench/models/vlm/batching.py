@@ -31,7 +31,8 @@ class PromptEncoder:
         self.shortcut: bool | None = None  # decided on the first image seen
 
     def full(self, image: Any) -> dict[str, Any]:
-        return dict(self.processor(images=[image], text=[self.text], return_tensors="pt"))
+        # text as a plain string: some remote-code processors (Phi-3.5-Vision) take no list
+        return dict(self.processor(images=[image], text=self.text, return_tensors="pt"))
 
     def __call__(self, images: Sequence[Any]) -> list[dict[str, Any]]:
         first = self.full(images[0])

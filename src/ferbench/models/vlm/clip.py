@@ -87,9 +87,11 @@ def load_open_clip(weights: str | Path | None, o: ClipOptions) -> LoadedClip:
             model = open_clip.create_model(model_name, pretrained=pretrained, cache_dir=o.cache_dir,
                                            require_pretrained=True, pretrained_text=False)
             tokenizer = open_clip.get_tokenizer(model_name, cache_dir=o.cache_dir)
-            cfg = open_clip.get_model_config(model_name)
+            cfg = open_clip.get_model_config(model_name) or open_clip.get_model_config(model_name.replace("/", "-"))
     except (RuntimeError, OSError) as exc:
         raise FileNotFoundError(f"{offline_hint(model_name, o.download)}: {exc}") from None
+    if cfg is None:
+        raise ValueError(f"open_clip knows no architecture {model_name!r} (open_clip.list_models() lists them)")
     model.eval()
 
     @torch.inference_mode()
