@@ -7,8 +7,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import data, evaluate, models, train
-from . import report
+from . import data, evaluate, models, predict, report, run, train
 from . import restore as restore_cli
 from . import vlm as vlm_cli
 
@@ -25,6 +24,8 @@ app.add_typer(models.app, name="models")
 app.command("train")(train.train_command)
 app.command("eval")(evaluate.eval_command)
 app.command("compare")(evaluate.compare_command)
+app.command("run")(run.run_command)
+app.command("predict")(predict.predict_command)
 app.command("report")(report.report_command)
 restore_cli.register(app)
 app.add_typer(vlm_cli.app, name="vlm")
