@@ -11,8 +11,9 @@ from .common import console, fail, out
 
 
 def train_command(
-    model: str = typer.Option("resnet50", "--model", "-m", help="Registered trainable model: vgg19, resnet50, "
-                              "efficientnet_b0, tiny_cnn... (ferbench models list --family cnn)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Registered trainable model: vgg19, resnet50, "
+                                        "efficientnet_b0, fernet, tiny_cnn... (ferbench models list --family cnn) "
+                                        "[resnet50, or the --config's]."),
     data: Path = typer.Option(..., "--data", "-d", exists=True, help="FER-2013 CSV or image folder."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Output folder (checkpoints, model.safetensors, train.json)."),
     config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False,
@@ -64,8 +65,8 @@ def train_command(
                  limit_train=limit_train, limit_val=limit_val, devices=devices, num_nodes=num_nodes,
                  accelerator=accelerator, precision=precision, threads=threads, num_workers=num_workers).items()
                  if v is not None}
-    if config is None or "model" not in base:
-        overrides["model"] = model
+    if "model" not in base and "model" not in overrides:
+        overrides["model"] = "resnet50"
     augment = dict(base.get("augment", {}))
     augment.update({k: v for k, v in (("mixup", mixup), ("cutmix", cutmix)) if v is not None})
     try:
