@@ -48,6 +48,16 @@ def load(path: Path, split: Optional[list[str]] = None, on_bad: OnBad = OnBad.er
     return ds
 
 
+def load_model(model: Optional[str], weights: Optional[Path], **options: Any):
+    """A ready predictor (the packaged default when neither is given), or a clean error (exit code 2)."""
+    from ..models import load_predictor
+
+    try:
+        return load_predictor(model, weights, **options)
+    except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
+        fail(str(exc), code=2)
+
+
 def emit_json(obj: Any, path: Optional[Path] = None) -> None:
     if path is None:
         sys.stdout.write(to_json(obj, indent=2) + "\n")

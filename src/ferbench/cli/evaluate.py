@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 
 from ..data.errors import OnBad
-from .common import FerplusOpt, LimitOpt, OnBadOpt, SizeOpt, console, emit_json, fail, load, out, read_json
+from .common import (FerplusOpt, LimitOpt, OnBadOpt, SizeOpt, console, emit_json, fail, load, load_model, out,
+                     read_json)
 
 
 def parse_options(pairs: Optional[list[str]]) -> dict:
@@ -65,7 +66,6 @@ def eval_command(
     import torch
 
     from ..cost import PhaseMeter
-    from ..models import load_predictor
     from ..study.evaluate import evaluate
     from ..study.runfiles import new_run_dir
 
@@ -84,10 +84,7 @@ def eval_command(
         options["trust_remote_code"] = True
     if tta != "none":
         options["tta"] = tta
-    try:
-        predictor = load_predictor(model, checkpoint, **options)
-    except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
-        fail(str(exc), code=2)
+    predictor = load_model(model, checkpoint, **options)
     clean_ids = None
     if exclude_leaked:
         clean = read_json(exclude_leaked)

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..emotions import EMOTIONS
-from .common import console, fail, out
+from .common import console, fail, load_model, out
 
 
 def predict_command(
@@ -34,18 +34,13 @@ def predict_command(
     tta: str = typer.Option("none", help="Test-time augmentation: none, flip, tencrop."),
 ) -> None:
     """Find faces (OpenCV Haar cascade), classify each expression, print a table, JSON or CSV."""
-    from ..models import load_predictor
     from ..predict.pipeline import analyse, annotate, expand_inputs, frames
 
     if as_json and as_csv:
         fail("choose one of --json and --csv", code=2)
     if detect not in ("auto", "always", "never"):
         fail(f"--detect {detect!r}: expected auto, always or never", code=2)
-    options = {"tta": tta} if tta != "none" else {}
-    try:
-        predictor = load_predictor(model, weights, **options)
-    except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
-        fail(str(exc), code=2)
+    predictor = load_model(model, weights, **({"tta": tta} if tta != "none" else {}))
     writer = None
     if as_csv:
         writer = csv.writer(sys.stdout)
