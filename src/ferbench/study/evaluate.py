@@ -96,6 +96,9 @@ def evaluate(predictor: Predictor, ds: Dataset, out_dir: str | Path, config: dic
         run["cost"]["model"] = {"error": f"{type(exc).__name__}: {exc}"}
     if extra_cost:
         run["cost"].update(extra_cost)
+    trained = (run["model"].get("config") or {}).get("provenance", {}).get("training_cost")
+    if trained and "training" not in run["cost"]:  # a ferbench-trained checkpoint carries its training cost
+        run["cost"]["training"] = trained
 
     with PhaseMeter("evaluation") as meter:
         metrics = metrics_for_run(out, ds, seed=seed, n_boot=n_boot, clean_ids=clean_ids)

@@ -152,9 +152,6 @@ def run_cell(spec_json: str, cell_id: str, results: str, threads: int | None = N
     try:
         predictor = predictor_for(cell.model, root, spec.batch_size)
         ds, cost = prepare(eval_dataset(cell.dataset), cell.degradation, cell.severity, cell.restorer, spec.seed)
-        if cell.model.train is not None:
-            train_json = root / "models" / cell.model.name / "train.json"
-            cost["training"] = json.loads(train_json.read_text()).get("cost", {}).get("training", {})
         clean = _clean_ids(root, cell.dataset) if spec.audit else None
         metrics = evaluate(predictor, ds, out, cell_config(cell, spec, root), seed=spec.seed, n_boot=spec.n_boot,
                            clean_ids=clean, extra_cost=cost, progress=progress)
@@ -195,13 +192,13 @@ def audit_datasets(spec: StudySpec, root: Path, say: Callable[[str], None]) -> N
 
 
 def train_models(spec: StudySpec, root: Path, missing: dict[str, str], say: Callable[[str], None],
-                 progress: bool) -> None:
+                 progress: bool, needed: set[str]) -> None:
     from ..train import TrainConfig
     from ..train.fit import TRAIN_JSON, train
 
     restorers = {r.key: r for r in spec.restorers}
     for m in spec.models:
-        if m.train is None or f"model {m.name}" in missing:
+        if m.train is None or f"model {m.name}" in missing or m.name not in needed:
             continue
         out = root / "models" / m.name
         data = spec.datasets[0]
@@ -267,8 +264,8 @@ def run_study(spec: StudySpec, results: str | Path, workers: int = 1, executor: 
         raise FileNotFoundError("; ".join(f"{k}: {v}" for k, v in missing.items() if k.startswith("dataset")))
     if spec.audit:
         audit_datasets(spec, root, say)
-    train_models(spec, root, missing, say, progress)
     todo = [c for c in cells(spec) if (only is None or only in c.id)]
+    train_models(spec, root, missing, say, progress, needed={c.model.name for c in todo})
     status: dict[str, Any] = json.loads((root / STATUS).read_text()) if (root / STATUS).exists() else {}
     pending = []
     for c in todo:

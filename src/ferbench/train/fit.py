@@ -148,7 +148,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         "trained_by": "ferbench train", "config_hash": config_hash, "recipe": cfg.model_dump(mode="json"),
         "data_sha256": ds.source_hash, "train_fingerprint": train_ds.fingerprint, "best_epoch": best.get("epoch"),
         "val_accuracy": best.get("val_accuracy"), "val_f1_macro": best.get("val_f1_macro"),
-        "epochs_run": len(history)})
+        "epochs_run": len(history), "training_cost": {**meter.result, "epochs": len(history)}})
     model.load_state_dict(state)
     weights_path = save_checkpoint(model, model_cfg, out / "model.safetensors")
     epoch_seconds = [h["seconds"] for h in history]

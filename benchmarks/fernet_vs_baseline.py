@@ -1,0 +1,80 @@
+"""FERNet (the packaged default) against the imported mini-Xception, in the same run: PublicTest accuracy,
+throughput (images/s at batch 256) and batch-1 latency, and their ratios.
+
+    python benchmarks/fernet_vs_baseline.py [--threads 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "fer2013-train-public.csv.gz"
+
+
+def throughput(pred, images: np.ndarray, batch: int = 256, repeats: int = 3) -> float:
+    pred.predict(images[:batch])
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        for lo in range(0, len(images), batch):
+            pred.predict(images[lo:lo + batch])
+    return repeats * len(images) / (time.perf_counter() - t0)
+
+
+def latency_ms(pred, images: np.ndarray, n: int = 200) -> float:
+    for i in range(10):
+        pred.predict(images[i:i + 1])
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        pred.predict(images[i % len(images):i % len(images) + 1])
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    from ferbench.data import load_dataset
+    from ferbench.metrics import compute_metrics
+    from ferbench.models import load_predictor
+
+    ds = load_dataset(DATA, split="PublicTest")
+    rows = {}
+    for name, tta in (("fernet", "none"), ("fernet", "tencrop"), ("mini_xception_64", "none")):
+        pred = load_predictor(name, None, **({"tta": tta} if tta != "none" else {}))
+        p = np.concatenate([pred.predict(ds.images[lo:lo + 256]).pred for lo in range(0, len(ds), 256)])
+        m = compute_metrics(ds.labels, p, n_boot=1000)
+        key = name + ("+tencrop" if tta != "none" else "")
+        rows[key] = {"accuracy": m["accuracy"], "accuracy_ci": m["accuracy_ci"], "f1_macro": m["f1_macro"],
+                     "f1_macro_ci": m["f1_macro_ci"], "images_per_s": throughput(pred, ds.images[:1024]),
+                     "latency_ms_batch1": latency_ms(pred, ds.images), **pred.cost_info()}
+        r = rows[key]
+        print(f"{key:18s} acc {r['accuracy']:.2%} [{r['accuracy_ci'][0]:.2%}, {r['accuracy_ci'][1]:.2%}]  "
+              f"f1_macro {r['f1_macro']:.2%}  {r['images_per_s']:.0f} img/s  {r['latency_ms_batch1']:.2f} ms (batch 1)  "
+              f"{r['flops_per_image'] / 1e6:.0f} MFLOPs  {r['params']:,} params", flush=True)
+    base = rows["mini_xception_64"]
+    for key in ("fernet", "fernet+tencrop"):
+        r = rows[key]
+        r["vs_mini_xception"] = {"accuracy_points": 100 * (r["accuracy"] - base["accuracy"]),
+                                 "throughput_ratio": r["images_per_s"] / base["images_per_s"],
+                                 "latency_ratio": r["latency_ms_batch1"] / base["latency_ms_batch1"]}
+        v = r["vs_mini_xception"]
+        print(f"{key} vs mini_xception_64: {v['accuracy_points']:+.1f} accuracy points, "
+              f"{v['throughput_ratio']:.2f}x its images/s, {v['latency_ratio']:.2f}x its batch-1 latency")
+    if args.json:
+        args.json.write_text(json.dumps({"threads": args.threads, "n": len(ds), "models": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

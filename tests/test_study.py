@@ -1,0 +1,101 @@
+"""Studies: YAML validation, cells, a whole small study (train + restore + degrade + eval), resume, missing
+weights, parallel cells, the results store and the report."""
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from conftest import synthetic_faces, write_fer_csv
+from ferbench.cli.main import app
+from ferbench.models import create_model
+from ferbench.models.checkpoint import save_checkpoint
+from ferbench.models.config import ModelConfig
+from ferbench.study.runner import run_study
+from ferbench.study.spec import StudySpec, cells, expand
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def study_file(tmp_path, monkeypatch):
+    images, labels = synthetic_faces(280, seed=2)
+    csv = write_fer_csv(tmp_path / "fer.csv", images, labels, ["Training"] * 196 + ["PublicTest"] * 84)
+    ckpt = save_checkpoint(create_model("tiny_cnn"), ModelConfig(arch="tiny_cnn"), tmp_path / "tiny.safetensors")
+    monkeypatch.setenv("STUDY_DATA", str(csv))
+    spec = {
+        "name": "mini", "n_boot": 100, "grid_samples": 4,
+        "datasets": [{"name": "syn", "path": "${STUDY_DATA}", "limit": 40}],
+        "degradations": [{"name": "none"}, {"name": "gaussian_blur", "severities": [3]}],
+        "restorers": [{"name": "identity"}, {"name": "resize", "label": "bicubic96", "size": 96,
+                                              "params": {"method": "bicubic"}}],
+        "models": [
+            {"name": "fixed", "model": "tiny_cnn", "weights": str(ckpt)},
+            {"name": "trained", "train": {"model": "tiny_cnn", "epochs": 1, "batch_size": 32, "threads": 1,
+                                          "early_stopping": None}},
+            {"name": "absent", "model": "tiny_cnn", "weights": str(tmp_path / "nope.safetensors")},
+        ],
+    }
+    path = tmp_path / "mini.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_spec_expands_environment_and_validates(study_file, monkeypatch):
+    spec = StudySpec.load(study_file)
+    assert spec.datasets[0].path.endswith("fer.csv")
+    assert len(cells(spec)) == 2 * 2 * 3
+    assert expand("${NOT_SET_ANYWHERE:-fallback}/x") == "fallback/x"
+    bad = yaml.safe_load(study_file.read_text())
+    bad["models"][0]["wieghts"] = "typo"
+    with pytest.raises(ValidationError, match="wieghts"):
+        StudySpec.model_validate(bad)
+    for name in ("quick", "paper"):
+        assert StudySpec.load(name).name == name  # the built-in studies parse
+
+
+def test_small_study_end_to_end(study_file, tmp_path):
+    results = tmp_path / "results"
+    status = run_study(StudySpec.load(study_file), results, progress=False, say=lambda m: None)
+    finished = [k for k, v in status.items() if v["status"] == "finished"]
+    skipped = [k for k, v in status.items() if v["status"] == "skipped"]
+    assert len(finished) == 8 and len(skipped) == 4, status
+    assert all("absent" in k for k in skipped)
+    run = json.loads((results / "runs" / "syn__gaussian_blur-3__bicubic96__trained" / "run.json").read_text())
+    assert run["config"]["degradation"] == {"name": "gaussian_blur", "severity": 3}
+    assert run["config"]["restorer"]["label"] == "bicubic96"
+    assert {"degradation", "restoration", "training", "inference", "evaluation"} <= set(run["cost"])
+    assert run["dataset"]["image_size"] == [96, 96]  # the restorer's output size
+    metrics = json.loads((results / "runs" / "syn__none__identity__fixed" / "metrics.json").read_text())
+    assert metrics["n"] == 40 and "deduplicated" in metrics
+    assert (results / "audit-syn.json").exists() and (results / "models" / "trained" / "model.safetensors").exists()
+    assert list((results / "artifacts" / "grids").glob("*.png"))
+    store = pd.read_parquet(results / "store.parquet")
+    assert len(store) == 8
+
+    # A re-run skips every finished cell and trains nothing again.
+    mtime = (results / "models" / "trained" / "model.safetensors").stat().st_mtime_ns
+    said = []
+    run_study(StudySpec.load(study_file), results, progress=False, say=said.append)
+    assert any("0 to run" in m for m in said)
+    assert (results / "models" / "trained" / "model.safetensors").stat().st_mtime_ns == mtime
+
+    result = runner.invoke(app, ["report", str(results)])
+    assert result.exit_code == 0, result.output
+    html = next(results.rglob("report.html")).read_text()
+    assert "bicubic96" in html and "gaussian_blur" in html
+
+
+def test_cli_dry_run_and_parallel_cells(study_file, tmp_path):
+    result = runner.invoke(app, ["run", str(study_file), "--dry-run"])
+    assert result.exit_code == 0 and "syn__none__identity__fixed" in result.output
+    assert "missing model absent" in " ".join(result.output.split())
+    results = tmp_path / "par"
+    result = runner.invoke(app, ["run", str(study_file), "--out", str(results), "--workers", "2", "--only",
+                                 "none__identity__fixed", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (results / "runs" / "syn__none__identity__fixed" / "metrics.json").exists()
+    assert not (results / "runs" / "syn__none__bicubic96__fixed").exists()
