@@ -68,16 +68,18 @@ class TorchPredictor(Predictor):
         return {"params": count_params(self.module), "flops_per_image": flops * views, "tta_views": views}
 
 
-def _ten_crop(module: torch.nn.Module, x: torch.Tensor, scale: float = 0.875) -> torch.Tensor:
-    """Mean softmax over 4 corner + centre crops (resized back to the input size) and their mirrors."""
+def _ten_crop(module: torch.nn.Module, x: torch.Tensor, pad_fraction: float = 1 / 12) -> torch.Tensor:
+    """Mean softmax over ten views: the four corner crops and the centre crop of the reflect-padded image (4 px
+    of padding at 48 px), each also mirrored. Views keep the input size: they are the shifts that random-crop
+    training showed the model, not the zoom a resized smaller crop would be."""
     import torch.nn.functional as F
 
     size = x.shape[-1]
-    c = max(1, int(round(size * scale)))
-    offsets = [(0, 0), (0, size - c), (size - c, 0), (size - c, size - c), ((size - c) // 2, (size - c) // 2)]
+    p = max(1, round(size * pad_fraction))
+    padded = F.pad(x, (p, p, p, p), mode="reflect")
+    offsets = [(0, 0), (0, 2 * p), (2 * p, 0), (2 * p, 2 * p), (p, p)]
     total = 0
     for top, left in offsets:
-        crop = F.interpolate(x[..., top:top + c, left:left + c], size=(size, size), mode="bilinear",
-                             align_corners=False)
+        crop = padded[..., top:top + size, left:left + size]
         total = total + module(crop).softmax(1) + module(crop.flip(-1)).softmax(1)
     return total / 10
