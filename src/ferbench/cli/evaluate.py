@@ -35,7 +35,7 @@ def default_split(ds) -> str:
 def eval_command(
     data: Path = typer.Option(..., "--data", "-d", help="FER-2013 CSV or image folder to evaluate on."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Registered model name (ferbench models "
-                                        "list). Default: the packaged ferbench model."),
+                                        "list). Default: the packaged fernet_ensemble."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "--weights", "-w",
                                               help="Weights: a ferbench .safetensors checkpoint, or whatever "
                                               "the model family loads (HDF5, a local VLM directory...)."),
@@ -46,7 +46,8 @@ def eval_command(
     exclude_leaked: Optional[Path] = typer.Option(None, "--exclude-leaked", exists=True, dir_okay=False,
                                                   help="Clean-split JSON from `ferbench data audit "
                                                   "--write-clean-split`: also report metrics without leaked rows."),
-    tta: str = typer.Option("none", help="Test-time augmentation for CNNs: none, flip, tencrop."),
+    tta: str = typer.Option("none", help="Test-time augmentation for CNNs: flip or tencrop; none keeps "
+                     "the model's own (tencrop inside fernet_ensemble, none otherwise)."),
     batch_size: Optional[int] = typer.Option(None, help="Images per forward pass (default: the model's)."),
     seed: int = typer.Option(0, help="Seed for the bootstrap and any randomness."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for the 95% confidence intervals."),

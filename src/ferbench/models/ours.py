@@ -57,12 +57,12 @@ def _load(name: str, weights=None, **options):
     from .torch_predictor import TorchPredictor
 
     if weights is None:
-        return default_model.load(**options)
+        return default_model.load_fernet(**options)
     return TorchPredictor.from_checkpoint(weights, expect_arch="fernet", **options)
 
 
 @register_model("fernet", family="cnn", predictor=_load,
-                description="ferbench's own compact ResNet for 48-px faces; the default model (packaged weights)")
+                description="ferbench's own compact ResNet for 48-px faces (packaged weights; in the default ensemble)")
 def fernet(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, pretrained: str | None = None,
            stem: int = 32, widths: tuple[int, ...] | list[int] = (64, 128, 256),
            depths: tuple[int, ...] | list[int] = (2, 2, 2), drop_rate: float = 0.3, **kw) -> nn.Module:

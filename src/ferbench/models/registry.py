@@ -4,7 +4,8 @@
     def resnet50(num_classes=7, in_chans=1, input_size=48, pretrained=None, **kw) -> nn.Module: ...
 
 Families: ``cnn`` (trainable torch modules), ``keras`` (imported HDF5 classifiers), ``clip`` (zero-shot
-contrastive VLMs), ``vlm`` (generative VLMs), ``remote`` (OpenAI-compatible servers), ``hybrid``.
+contrastive VLMs), ``vlm`` (generative VLMs), ``remote`` (OpenAI-compatible servers), ``hybrid``,
+``ensemble``.
 An entry may give ``predictor=callable(name, weights, **options) -> Predictor``; trainable modules without
 one are evaluated through :class:`ferbench.models.torch_predictor.TorchPredictor` from a checkpoint.
 """
@@ -21,6 +22,7 @@ MODELS: Registry[Callable[..., Any]] = Registry("model", builtin_modules=(
     "ferbench.models.keras",
     "ferbench.models.vlm",
     "ferbench.models.ours",
+    "ferbench.models.ensemble",
 ))
 
 

@@ -96,7 +96,7 @@ def evaluate(predictor: Predictor, ds: Dataset, out_dir: str | Path, config: dic
         run["cost"]["model"] = {"error": f"{type(exc).__name__}: {exc}"}
     if extra_cost:
         run["cost"].update(extra_cost)
-    trained = (run["model"].get("config") or {}).get("provenance", {}).get("training_cost")
+    trained = training_cost(run["model"])
     if trained and "training" not in run["cost"]:  # a ferbench-trained checkpoint carries its training cost
         run["cost"]["training"] = trained
 
@@ -107,6 +107,22 @@ def evaluate(predictor: Predictor, ds: Dataset, out_dir: str | Path, config: dic
     run.update(status="finished", finished=now())
     write_json(run_file, run)
     return metrics
+
+
+def training_cost(model: dict[str, Any]) -> dict[str, Any] | None:
+    """The training cost a checkpoint carries; for an ensemble, its members' costs summed (members trained
+    elsewhere, such as imported Keras models, are counted in ``members_without_cost``)."""
+    if "members" not in model:
+        return (model.get("config") or {}).get("provenance", {}).get("training_cost")
+    costs = [training_cost(m) for m in model["members"]]
+    known = [c for c in costs if c]
+    if not known:
+        return None
+    total: dict[str, Any] = {"phase": "training", "members": costs, "members_without_cost": len(costs) - len(known)}
+    for key in ("wall_s", "cpu_s", "items", "epochs"):
+        total[key] = sum(c.get(key) or 0 for c in known)
+    total["peak_rss_mb"] = max(c.get("peak_rss_mb") or 0 for c in known)
+    return total
 
 
 def metrics_for_run(out: Path, ds: Dataset, seed: int, n_boot: int, clean_ids: list[str] | None) -> dict[str, Any]:
