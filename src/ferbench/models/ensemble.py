@@ -88,4 +88,4 @@ def _load_packaged(name: str, weights: str | Path | None = None, **options: Any)
 register_model("ensemble", family="ensemble", predictor=_load_any,
                description="mean probability of several models (--weights ensemble.json)")(_load_any)
 register_model("fernet_ensemble", family="ensemble", predictor=_load_packaged,
-               description="ferbench's packaged ensemble: two FERNets + big/mini-Xception, flip TTA")(_load_packaged)
+               description="ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA")(_load_packaged)
