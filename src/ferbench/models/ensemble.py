@@ -1,7 +1,7 @@
 """Ensembles: the mean of several models' probabilities, with equal weights.
 
-Equal weights on purpose: weights fitted on PublicTest would make its accuracy optimistic, and equal
-weights were within noise of fitted ones for the packaged ensemble. An ensemble is a small JSON file:
+Equal weights on purpose: weights fitted on PublicTest would make its accuracy optimistic.
+An ensemble is a small JSON file:
 
     {"ferbench_ensemble": 1, "members": [{"model": "fernet", "weights": "fernet.safetensors",
                                            "options": {"tta": "flip"}}, {"model": "big_xception"}]}
