@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import synthetic_faces
 from ferbench.models import create_model, load_predictor
@@ -14,8 +15,6 @@ from ferbench.models.config import ModelConfig
 def _members(tmp_path):
     paths = []
     for seed in (0, 1):
-        import torch
-
         torch.manual_seed(seed)
         paths.append(save_checkpoint(create_model("tiny_cnn"), ModelConfig(arch="tiny_cnn"), tmp_path / f"m{seed}"))
     return paths

@@ -47,7 +47,7 @@ def eval_command(
                                                   help="Clean-split JSON from `ferbench data audit "
                                                   "--write-clean-split`: also report metrics without leaked rows."),
     tta: str = typer.Option("none", help="Test-time augmentation for CNNs: flip or tencrop; none keeps "
-                     "the model's own (tencrop inside fernet_ensemble, none otherwise)."),
+                            "the model's own (tencrop inside fernet_ensemble, none otherwise)."),
     batch_size: Optional[int] = typer.Option(None, help="Images per forward pass (default: the model's)."),
     seed: int = typer.Option(0, help="Seed for the bootstrap and any randomness."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for the 95% confidence intervals."),

@@ -32,7 +32,7 @@ def predict_command(
     min_face: int = typer.Option(24, help="Smallest face to detect, in pixels."),
     every: float = typer.Option(1.0, help="Videos: analyse one frame every this many seconds."),
     tta: str = typer.Option("none", help="Test-time augmentation for CNNs: flip or tencrop; none keeps "
-                     "the model's own (tencrop inside fernet_ensemble, none otherwise)."),
+                            "the model's own (tencrop inside fernet_ensemble, none otherwise)."),
 ) -> None:
     """Find faces (OpenCV Haar cascade), classify each expression, print a table, JSON or CSV."""
     from ..predict.pipeline import analyse, annotate, expand_inputs, frames

@@ -12,15 +12,14 @@ Member weight paths are relative to the JSON file; a member without ``weights`` 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .predictor import Prediction, Predictor
+from ..utils.io import read_json
+from .predictor import Prediction, Predictor, summed_cost
 from .registry import register_model
-
 
 
 class EnsemblePredictor(Predictor):
@@ -42,11 +41,7 @@ class EnsemblePredictor(Predictor):
 
     def cost_info(self) -> dict[str, Any]:
         infos = [m.cost_info() for m in self.members]
-        out: dict[str, Any] = {"members": infos}
-        for key in ("params", "flops_per_image"):
-            if all(isinstance(i.get(key), int) for i in infos):
-                out[key] = sum(i[key] for i in infos)
-        return out
+        return {"members": infos, **summed_cost(infos)}
 
 
 def load_ensemble_file(path: str | Path, name: str = "ensemble", **options: Any) -> EnsemblePredictor:
@@ -56,10 +51,7 @@ def load_ensemble_file(path: str | Path, name: str = "ensemble", **options: Any)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"ensemble file {path} not found")
-    try:
-        spec = json.loads(path.read_text())
-    except ValueError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    spec = read_json(path)
     if spec.get("ferbench_ensemble") != 1 or not spec.get("members"):
         raise ValueError(f"{path}: not a ferbench ensemble file (needs ferbench_ensemble: 1 and members)")
     members = []

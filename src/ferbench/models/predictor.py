@@ -31,6 +31,12 @@ class Prediction:
         return cls(pred=proba.argmax(axis=1).astype(np.int64), proba=proba, **kw)
 
 
+def summed_cost(infos: list[dict[str, Any]]) -> dict[str, Any]:
+    """Parameters and FLOPs per image of models run together, when every one of them knows its own."""
+    return {key: sum(i[key] for i in infos) for key in ("params", "flops_per_image")
+            if all(isinstance(i.get(key), int) for i in infos)}
+
+
 class Predictor(ABC):
     """Classifies uint8 face images (N×H×W gray or N×H×W×3 RGB) into the FER emotions."""
 

@@ -50,6 +50,14 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
+def read_json(path: str | os.PathLike) -> Any:
+    """Parsed JSON; a malformed file is a ValueError naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+
+
 def _json_default(obj: Any) -> Any:
     import numpy as np
 

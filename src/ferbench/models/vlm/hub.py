@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...utils.io import sha256_file
+from ...utils.io import read_json, sha256_file
 
 @contextlib.contextmanager
 def hub_offline(download: bool) -> Iterator[None]:
@@ -42,10 +41,7 @@ def read_hf_config(path: str | Path) -> dict[str, Any] | None:
     config = Path(path) / "config.json"
     if not config.is_file():
         return None
-    try:
-        return json.loads(config.read_text())
-    except ValueError as exc:
-        raise ValueError(f"{config}: not valid JSON: {exc}") from None
+    return read_json(config)
 
 
 def weights_digest(path: str | Path | None) -> str | None:

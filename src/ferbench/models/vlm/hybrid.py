@@ -9,14 +9,13 @@ it stays unscored. The fusion is a small JSON file; ``ferbench eval --model hybr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from ...utils.io import write_json
-from ..predictor import Prediction, Predictor
+from ...utils.io import read_json, write_json
+from ..predictor import Prediction, Predictor, summed_cost
 from ..registry import register_model
 
 EPS = 1e-12
@@ -121,11 +120,7 @@ class HybridPredictor(Predictor):
 
     def cost_info(self) -> dict[str, Any]:
         a, b = self.a.cost_info(), self.b.cost_info()
-        out: dict[str, Any] = {"a": a, "b": b}
-        for key in ("params", "flops_per_image"):
-            if isinstance(a.get(key), int) and isinstance(b.get(key), int):
-                out[key] = a[key] + b[key]
-        return out
+        return {"a": a, "b": b, **summed_cost([a, b])}
 
 
 def write_fusion(path: str | Path, spec: dict[str, Any]) -> Path:
@@ -138,10 +133,7 @@ def load_hybrid(name: str, weights: str | Path | None, **options: Any) -> Hybrid
 
     if weights is None or not Path(weights).is_file():
         raise FileNotFoundError(f"--model hybrid needs --weights FUSION.json (from `ferbench vlm fuse`), got {weights}")
-    try:
-        spec = json.loads(Path(weights).read_text())
-    except ValueError as exc:
-        raise ValueError(f"{weights}: not valid JSON: {exc}") from None
+    spec = read_json(weights)
     if spec.get("ferbench_fusion") != 1 or len(spec.get("members", [])) != 2:
         raise ValueError(f"{weights}: not a ferbench fusion file (ferbench_fusion: 1, two members)")
     weight = options.pop("weight", spec["weight"])
