@@ -48,3 +48,25 @@ def test_bad_ensemble_files_are_named(tmp_path):
     bad.write_text(json.dumps({"members": []}))
     with pytest.raises(ValueError, match="not a ferbench ensemble file"):
         load_predictor("ensemble", bad)
+
+
+def test_remote_code_consent_comes_from_the_run_not_the_file(tmp_path):
+    from ferbench.models import register_model
+
+    seen = []
+
+    def probe(name, weights=None, **options):
+        seen.append(options)
+        return load_predictor("tiny_cnn", weights)
+
+    register_model("consent_probe", family="cnn", predictor=probe)(probe)
+    a, b = _members(tmp_path)
+    spec = {"ferbench_ensemble": 1, "members": [
+        {"model": "consent_probe", "weights": a.name, "options": {"trust_remote_code": True}},
+        {"model": "consent_probe", "weights": b.name}]}
+    (tmp_path / "ens.json").write_text(json.dumps(spec))
+    load_predictor("ensemble", tmp_path / "ens.json")
+    assert seen == [{}, {}]  # the file alone cannot grant it
+    seen.clear()
+    load_predictor("ensemble", tmp_path / "ens.json", trust_remote_code=True)
+    assert seen == [{"trust_remote_code": True}, {}]  # only to the member that asks

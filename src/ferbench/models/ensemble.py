@@ -45,8 +45,9 @@ class EnsemblePredictor(Predictor):
 
 
 def load_ensemble_file(path: str | Path, name: str = "ensemble", **options: Any) -> EnsemblePredictor:
-    """``options`` (e.g. tta, batch_size, device) override every member's own."""
-    from .registry import load_predictor
+    """``options`` (e.g. tta, batch_size, device) override every member's own; ``trust_remote_code`` is
+    consent for the members whose options ask for it, as for fusions."""
+    from .registry import load_predictor, member_options
 
     path = Path(path)
     if not path.is_file():
@@ -54,12 +55,14 @@ def load_ensemble_file(path: str | Path, name: str = "ensemble", **options: Any)
     spec = read_json(path)
     if spec.get("ferbench_ensemble") != 1 or not spec.get("members"):
         raise ValueError(f"{path}: not a ferbench ensemble file (needs ferbench_ensemble: 1 and members)")
+    consent = options.pop("trust_remote_code", False)
     members = []
     for m in spec["members"]:
         weights = m.get("weights")
         if weights is not None and not Path(weights).is_absolute():
             weights = path.parent / weights
-        members.append(load_predictor(m["model"], weights, **{**m.get("options", {}), **options}))
+        members.append(load_predictor(m["model"], weights, **{**member_options(m.get("options", {}), consent),
+                                                              **options}))
     return EnsemblePredictor(members, name=name, spec=spec)
 
 

@@ -43,6 +43,15 @@ def create_model(name: str, **kwargs: Any):
     return MODELS.get(name).fn(**kwargs)
 
 
+def member_options(declared: dict[str, Any], consent: bool) -> dict[str, Any]:
+    """A member's options from a spec file (fusion, ensemble): ``trust_remote_code`` reaches the members that
+    ask for it only when this run gave consent; consent is never inherited from a file."""
+    options = {k: v for k, v in declared.items() if k != "trust_remote_code"}
+    if consent and declared.get("trust_remote_code"):
+        options["trust_remote_code"] = True
+    return options
+
+
 def load_predictor(name: str | None = None, weights: str | Path | None = None, **options: Any):
     """A ready :class:`Predictor`. ``name`` may be omitted when ``weights`` is a ferbench checkpoint (its
     config names the architecture); with neither, the packaged default model is used."""

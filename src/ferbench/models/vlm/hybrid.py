@@ -129,7 +129,7 @@ def write_fusion(path: str | Path, spec: dict[str, Any]) -> Path:
 
 
 def load_hybrid(name: str, weights: str | Path | None, **options: Any) -> HybridPredictor:
-    from ..registry import load_predictor
+    from ..registry import load_predictor, member_options
 
     if weights is None or not Path(weights).is_file():
         raise FileNotFoundError(f"--model hybrid needs --weights FUSION.json (from `ferbench vlm fuse`), got {weights}")
@@ -141,12 +141,8 @@ def load_hybrid(name: str, weights: str | Path | None, **options: Any) -> Hybrid
     if options:
         raise ValueError(f"--model hybrid takes only weight=... and --trust-remote-code, not {', '.join(options)}; "
                          f"its members' options are in {weights}")
-    members = []
-    for m in spec["members"]:
-        member_options = {k: v for k, v in m.get("options", {}).items() if k != "trust_remote_code"}
-        if consent and m.get("options", {}).get("trust_remote_code"):
-            member_options["trust_remote_code"] = True
-        members.append(load_predictor(m["model"], m.get("weights"), **member_options))
+    members = [load_predictor(m["model"], m.get("weights"), **member_options(m.get("options", {}), consent))
+               for m in spec["members"]]
     return HybridPredictor(members[0], members[1], weight, spec["rule"], spec)
 
 
