@@ -143,3 +143,21 @@ def test_not_a_csv(tmp_path):
         read_fer_csv(path)
     with pytest.raises(DataError, match="no such file"):
         load_dataset(tmp_path / "nope.csv")
+
+
+def test_utf8_bom_is_not_part_of_the_header(tmp_path, fer_csv):
+    bom = tmp_path / "excel.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + fer_csv.read_bytes())
+    a, b = read_fer_csv(fer_csv), read_fer_csv(bom)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_pixel_count_is_not_taken_from_the_first_row(tmp_path):
+    rows = _rows(6)
+    rows[0][1] = " ".join(rows[0][1].split()[:100])  # a truncated first row that happens to be 10×10
+    path = _write(tmp_path, rows)
+    with pytest.raises(DataError, match=r"row 0 \(line 2\): wrong pixel count: 100 values, expected 2304"):
+        read_fer_csv(path)
+    ds = read_fer_csv(path, on_bad="skip")
+    assert len(ds) == 5 and ds.image_size == (48, 48) and ds.report["skipped"]["ids"] == ["0"]

@@ -102,3 +102,40 @@ def test_max_pixels_setting(tmp_path):
 def test_load_dataset_dispatches_on_folders(tmp_path):
     root = _make(tmp_path / "d", {"train": {"happy": 1}, "val": {"sad": 1}})
     assert load_dataset(root, split="PublicTest").labels.tolist() == [INDEX["sad"]]
+
+
+def test_16_bit_png_keeps_its_grey_levels(tmp_path):
+    folder = tmp_path / "ds" / "happy"
+    folder.mkdir(parents=True)
+    deep = (np.arange(48 * 48, dtype=np.uint32).reshape(48, 48) * 28).astype(np.uint16)  # 0..64484
+    Image.fromarray(deep).save(folder / "a.png")
+    assert Image.open(folder / "a.png").mode.startswith("I")
+    ds = read_image_folder(tmp_path / "ds")
+    np.testing.assert_array_equal(ds.images[0], np.rint(deep / 257).astype(np.uint8))  # not clipped to white
+
+
+def test_exif_orientation_is_applied_as_predict_does(tmp_path):
+    from ferbench.predict.pipeline import load_image
+
+    folder = tmp_path / "ds" / "sad"
+    folder.mkdir(parents=True)
+    pixels = np.zeros((48, 64, 3), np.uint8)
+    pixels[:, :8] = 255  # a bright left edge
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    Image.fromarray(pixels).save(folder / "phone.jpg", exif=exif, quality=95)
+    ds = read_image_folder(tmp_path / "ds")
+    assert ds.image_size == (64, 48)  # upright: tall, not wide
+    assert ds.images[0][:8].mean() > 200 and ds.images[0][-8:].mean() < 50  # the left edge is now on top
+    np.testing.assert_array_equal(ds.images[0], load_image(folder / "phone.jpg")[1])
+
+
+def test_sub_folder_inside_a_class_folder_is_not_given_its_label(tmp_path):
+    root = _make(tmp_path / "ds", {"": {"happy": 2, "sad": 1}})
+    nested = root / "happy" / "maybe_sad"
+    nested.mkdir()
+    Image.fromarray(synthetic_faces(1)[0][0]).save(nested / "x.png")
+    with pytest.raises(DataError, match=r"happy/maybe_sad/x.png: inside sub-folder maybe_sad/ of class folder happy/"):
+        read_image_folder(root)
+    ds = read_image_folder(root, on_bad="skip")
+    assert len(ds) == 3 and ds.report["skipped"]["ids"] == ["happy/maybe_sad/x.png"]

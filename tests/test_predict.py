@@ -76,7 +76,7 @@ def test_rgba_and_16_bit_images_load(tmp_path):
     deep = (np.arange(100, dtype=np.uint16).reshape(10, 10) * 600)
     Image.fromarray(deep).save(tmp_path / "b.png")
     gray, _ = load_image(tmp_path / "b.png")
-    assert gray.dtype == np.uint8 and gray.max() == 255 and gray.min() == 0
+    assert gray.dtype == np.uint8 and np.array_equal(gray, np.rint(deep / 257).astype(np.uint8))  # as stored
 
 
 @needs_shared(SHARED_CSV)
@@ -110,3 +110,53 @@ def test_video_frames(tmp_path, ckpt):
     assert result.exit_code == 0, result.output
     recs = _json_lines(result.stdout)
     assert [r["frame"] for r in recs] == [0, 10, 20] and recs[1]["time_s"] == pytest.approx(1.0)
+
+
+def _face_folder(folder, n=2, name="{i}.png"):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, img in enumerate(synthetic_faces(n)[0]):
+        Image.fromarray(img).save(folder / name.format(i=i))
+    return folder
+
+
+def test_annotate_never_overwrites_inputs(tmp_path, ckpt):
+    photos = _face_folder(tmp_path / "photos")
+    before = {p.name: p.read_bytes() for p in photos.iterdir()}
+    for target in (photos, photos / ".." / "photos"):
+        result = runner.invoke(app, ["predict", str(photos), "--model", "tiny_cnn", "--weights", str(ckpt),
+                                     "--annotate", str(target)])
+        assert result.exit_code == 2 and "would overwrite an input file" in result.stderr, result.output
+    assert {p.name: p.read_bytes() for p in photos.iterdir()} == before
+
+
+def test_annotate_mirrors_paths_so_same_names_do_not_collide(tmp_path, ckpt):
+    a = _face_folder(tmp_path / "a", 1, "photo.png")
+    b = _face_folder(tmp_path / "b", 1, "photo.png")
+    Image.fromarray(255 - synthetic_faces(1)[0][0]).save(b / "photo.png")  # different content
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["predict", str(a / "photo.png"), str(b / "photo.png"), "--model", "tiny_cnn",
+                                 "--weights", str(ckpt), "--annotate", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "a" / "photo.png").exists() and (out / "b" / "photo.png").exists()
+    assert (out / "a" / "photo.png").read_bytes() != (out / "b" / "photo.png").read_bytes()
+
+
+def test_no_readable_input_or_empty_folder_exits_2(tmp_path, ckpt):
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "bad.png"), "--model", "tiny_cnn", "--weights", str(ckpt)])
+    assert result.exit_code == 2 and "no input could be read" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no pictures here")
+    result = runner.invoke(app, ["predict", str(empty), "--model", "tiny_cnn", "--weights", str(ckpt)])
+    assert result.exit_code == 2 and "no images or videos in this folder" in result.stderr
+
+
+@pytest.mark.parametrize("side", [1, 10])
+def test_images_below_the_minimum_face_size_get_no_emotion(tmp_path, ckpt, side):
+    Image.fromarray(np.full((side, side), 120, np.uint8)).save(tmp_path / "tiny.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "tiny.png"), "--model", "tiny_cnn", "--weights",
+                                 str(ckpt), "--json"])
+    rec = _json_lines(result.stdout)[0]
+    assert "faces" not in rec and "below the minimum face size of 24 px" in rec["error"]
+    assert result.exit_code == 2

@@ -29,18 +29,30 @@ def predict_command(
     detect: str = typer.Option("auto", help="Face detection: auto (images up to 96 px are taken as face crops), "
                                "always, or never (classify the whole image)."),
     margin: float = typer.Option(0.0, help="Grow each face box by this fraction of its size on every side."),
-    min_face: int = typer.Option(24, help="Smallest face to detect, in pixels."),
+    min_face: int = typer.Option(24, min=1, help="Minimum face size in pixels: smaller detected faces are "
+                                 "ignored, and whole images (face crops) smaller than this on either side are "
+                                 "refused as too small to read an expression, never given one."),
     every: float = typer.Option(1.0, help="Videos: analyse one frame every this many seconds."),
     tta: str = typer.Option("none", help="Test-time augmentation for CNNs: flip or tencrop; none keeps "
                             "the model's own (tencrop inside fernet_ensemble, none otherwise)."),
 ) -> None:
-    """Find faces (OpenCV Haar cascade), classify each expression, print a table, JSON or CSV."""
-    from ..predict.pipeline import analyse, annotate, expand_inputs, frames
+    """Find faces (OpenCV Haar cascade), classify each expression, print a table, JSON or CSV.
+
+    Exit code 2 when no input could be read (or a folder holds no images). Annotated copies mirror the
+    inputs' relative paths under --annotate; a copy that would replace an input or another copy is refused."""
+    from ..data.errors import DataError
+    from ..predict.inputs import AnnotationPlan, collect_inputs
+    from ..predict.pipeline import analyse, annotate, frames
 
     if as_json and as_csv:
         fail("choose one of --json and --csv", code=2)
     if detect not in ("auto", "always", "never"):
         fail(f"--detect {detect!r}: expected auto, always or never", code=2)
+    try:
+        files = collect_inputs(inputs)
+        plan = AnnotationPlan(files, annotate_dir) if annotate_dir else None
+    except DataError as exc:
+        fail(str(exc), code=2)
     predictor = load_model(model, weights, **({"tta": tta} if tta != "none" else {}))
     writer = None
     if as_csv:
@@ -49,15 +61,18 @@ def predict_command(
     table = Table(title=f"expressions ({predictor.name})")
     for col in ("image", "face", "box", "label", "confidence"):
         table.add_column(col)
-    n_images = n_faces = 0
-    for path in expand_inputs(inputs):
+    n_images = n_faces = n_errors = 0
+    for path in files:
         for frame in frames(path, every):
             frame = analyse(frame, predictor, detect=detect, margin=margin, min_face=min_face)
             n_images += 1
+            n_errors += bool(frame.error)
             n_faces += len(frame.faces)
-            if annotate_dir and frame.faces:
-                suffix = f"-f{frame.frame:06d}.png" if frame.frame is not None else path.suffix
-                annotate(frame, annotate_dir / (path.stem + suffix))
+            if plan and frame.faces:
+                try:
+                    annotate(frame, plan.claim(path, frame.frame))
+                except DataError as exc:
+                    fail(str(exc), code=2)
             name = str(path) + (f"@{frame.time_s:.1f}s" if frame.frame is not None else "")
             if as_json:
                 sys.stdout.write(json.dumps(frame.record()) + "\n")
@@ -77,4 +92,7 @@ def predict_command(
                 console.print(f"[yellow]{name}[/]: no face found (try --detect never for face crops, or --min-face)")
     if not (as_json or as_csv):
         out.print(table)
-    console.print(f"{n_faces} face(s) in {n_images} image(s)/frame(s)")
+    console.print(f"{n_faces} face(s) in {n_images} image(s)/frame(s)" + (f", {n_errors} refused or unreadable"
+                                                                            if n_errors else ""))
+    if n_errors == n_images:
+        fail(f"no input could be read ({n_images} refused or unreadable)", code=2)

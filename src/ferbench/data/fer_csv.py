@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,9 @@ def read_fer_csv(path: str | Path, on_bad: OnBad = OnBad.error, source_hash: str
         raise DataError(path, f"cannot read file: {exc}") from exc
     except Exception as exc:  # corrupt gzip stream
         raise DataError(path, f"cannot decompress: {exc}") from exc
-    if re.search(rb"\S", raw[:1 << 20]) is None and not raw[1 << 20:].strip():  # no 270 MB copy
+    if raw[:3] == b"\xef\xbb\xbf":  # UTF-8 byte-order mark (Excel's "CSV UTF-8"): not part of the header
+        raw = memoryview(raw)[3:]
+    if re.search(rb"\S", raw[:1 << 20]) is None and not bytes(raw[1 << 20:]).strip():  # no copy for real files
         raise DataError(path, "empty file")
     try:
         table = pacsv.read_csv(pa.py_buffer(raw), read_options=pacsv.ReadOptions(block_size=1 << 24),
@@ -102,18 +105,23 @@ def read_fer_csv(path: str | Path, on_bad: OnBad = OnBad.error, source_hash: str
 
 
 def _all_strings(raw: bytes) -> dict[str, pa.DataType]:
-    header = raw[:raw.find(b"\n")].decode("utf-8", "replace").strip().split(",")
+    head = bytes(raw[:1 << 16])
+    header = head[:head.find(b"\n")].decode("utf-8", "replace").strip().split(",")
     return {name: pa.string() for name in header}
 
 
-def _pixel_count(column: pa.ChunkedArray) -> int:
-    """Pixels per image, from the first well-formed row (FER-2013: 2304 = 48×48). Must be a square."""
-    for chunk in column.chunks:
-        for value in chunk.slice(0, 50).to_pylist():
-            count = len((value or "").split())
-            if count and math.isqrt(count) ** 2 == count:
-                return count
-    return 48 * 48
+def _pixel_count(column: pa.ChunkedArray, sample: int = 2000) -> int:
+    """Pixels per image: the most common perfect-square count over rows spread evenly through the whole file
+    (all rows of files up to ``sample`` rows), ties going to FER-2013's 2304 = 48×48. Never the first row's
+    alone: one truncated first row must not make every good row "bad". Rows that differ are reported as bad,
+    with their row numbers, by :func:`parse_pixels`."""
+    n = len(column)
+    rows = np.unique(np.linspace(0, n - 1, num=min(n, sample)).round().astype(np.int64)) if n else []
+    counts = Counter(len((column[int(r)].as_py() or "").split()) for r in rows)
+    squares = [(k, c) for c, k in counts.items() if c and math.isqrt(c) ** 2 == c]
+    if not squares:
+        return 48 * 48
+    return max(squares, key=lambda kc: (kc[0], kc[1] == 48 * 48))[1]
 
 
 def _parse_labels(column: pa.ChunkedArray) -> tuple[np.ndarray, dict[int, str]]:

@@ -1,12 +1,14 @@
 """Reader for image folders: ``ROOT/<split>/<class>/*.png`` (the image version of FER-2013: train/, test/)
-or ``ROOT/<class>/*.png``. Class folder names map through the emotion aliases (``anger``, ``Happy``,
-``3_happy`` all work), so CK+/JAFFE-style folders read the same way. Indices are FER order, never the
+or ``ROOT/<class>/*.png``. Images must sit directly in their class folder: files in a sub-folder of a class
+folder are bad items (their label would be a guess), reported by ``--on-bad``. Pixels are decoded by
+:func:`ferbench.data.images.decode_image` (EXIF orientation, 16-bit scaling). Class folder names map
+through the emotion aliases (``anger``, ``Happy``, ``3_happy`` all work), so CK+/JAFFE-style folders read
+the same way. Indices are FER order, never the
 alphabetical order of folder names."""
 
 from __future__ import annotations
 
 import hashlib
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +17,8 @@ from PIL import Image, UnidentifiedImageError
 from ..emotions import INDEX, to_emotion
 from .dataset import Dataset, canonical_split
 from .errors import DataError, OnBad, Skipped, handle_bad
+from .images import DECODER_VERSION, DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, decode_image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
-#: Refuse images with more pixels than this before decoding them (decompression-bomb guard).
-DEFAULT_MAX_PIXELS = 40_000_000
 UNSPLIT = "Unsplit"
 
 
@@ -45,28 +45,6 @@ def _layout(root: Path) -> list[tuple[str, str, Path]]:
     return out
 
 
-def _read_image(path: Path, max_pixels: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max_pixels  # PIL checks the header's size before decoding anything
-        try:
-            with Image.open(path) as img:
-                img.load()
-                if img.mode in ("L", "1", "I", "I;16", "F", "LA", "P") and not _has_colour(img):
-                    return np.asarray(img.convert("L"))
-                return np.asarray(img.convert("RGB"))
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-
-
-def _has_colour(img: Image.Image) -> bool:
-    if img.mode != "P":
-        return False
-    rgb = np.asarray(img.convert("RGB"))
-    return not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
-
-
 def read_image_folder(root: str | Path, on_bad: OnBad = OnBad.error, size: int | None = None,
                       max_pixels: int = DEFAULT_MAX_PIXELS, source_hash: str | None = None) -> Dataset:
     """Read every image under ``root``. Images must share one size unless ``size`` is given (then each is
@@ -80,11 +58,16 @@ def read_image_folder(root: str | Path, on_bad: OnBad = OnBad.error, size: int |
     for split, emotion, folder in _layout(root):
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
             rel = path.relative_to(root).as_posix()
+            if path.parent != folder:  # its label would be a guess: the class folder's, or the sub-folder's name?
+                handle_bad(on_bad, skipped, str(root), rel, f"inside sub-folder {path.parent.relative_to(folder)}/ "
+                           f"of class folder {folder.relative_to(root)}/: class folders must hold their images "
+                           "directly (move them up, or make the sub-folder a class folder of its own)", rel)
+                continue
             if path.suffix.lower() not in IMAGE_SUFFIXES:
                 handle_bad(on_bad, skipped, str(root), rel, f"not an image file (suffix {path.suffix!r})", rel)
                 continue
             try:
-                array = _read_image(path, max_pixels)
+                array = decode_image(path, max_pixels)
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
                 handle_bad(on_bad, skipped, str(root), rel, f"image too large (decompression bomb guard): {exc}", rel)
                 continue
@@ -109,6 +92,7 @@ def read_image_folder(root: str | Path, on_bad: OnBad = OnBad.error, size: int |
     return Dataset(
         images=np.stack(images), labels=np.asarray(labels, dtype=np.int64), splits=np.asarray(splits, dtype=str),
         ids=np.asarray(ids, dtype=str), source=str(root), source_hash=source_hash or digest.hexdigest(),
-        name=root.name, options={"reader": "folder", "size": size, "on_bad": OnBad(on_bad).value},
+        name=root.name,
+        options={"reader": "folder", "decoder": DECODER_VERSION, "size": size, "on_bad": OnBad(on_bad).value},
         report={"files": len(images) + len(skipped), **({"skipped": skipped.summary()} if skipped else {})},
     )

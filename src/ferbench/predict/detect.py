@@ -33,6 +33,7 @@ def detect_faces(gray: np.ndarray, min_size: int = 24, scale_factor: float = 1.1
     found = _cascade().detectMultiScale(cv2.equalizeHist(small), scaleFactor=scale_factor, minNeighbors=min_neighbors,
                                         minSize=(max(8, round(min_size * scale)),) * 2)
     boxes = [tuple(int(round(v / scale)) for v in box) for box in (found if len(found) else [])]
+    boxes = [b for b in boxes if min(b[2], b[3]) >= min_size]  # the reduced-size search may round below it
     return sorted(boxes, key=lambda b: -b[2] * b[3])
 
 

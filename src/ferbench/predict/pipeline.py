@@ -8,15 +8,17 @@ from typing import Any, Iterator
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
 
-from ..data.folder import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
+from ..data.images import IMAGE_SUFFIXES, decode_image, gray_and_rgb
 from ..emotions import EMOTIONS
 from .detect import crop, detect_faces
+from .inputs import VIDEO_SUFFIXES
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 FACE_CROP_MAX = 96  # images this small (both sides) are taken to be face crops already when detect="auto"
 INPUT_SIZE = 48     # crops are resized to FER-2013's size before classification
+#: Faces (detected boxes and whole-image crops) smaller than this on either side are refused, not classified:
+#: below it an expression cannot be read, yet a model would still answer with confidence.
+MIN_FACE = 24
 
 
 @dataclass
@@ -44,28 +46,8 @@ class Frame:
 
 
 def load_image(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(gray, rgb) uint8 arrays. EXIF rotation applied; RGBA composited on white; 16-bit and palette handled."""
-    Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
-    with Image.open(path) as img:
-        img = ImageOps.exif_transpose(img)
-        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-            rgba = img.convert("RGBA")
-            base = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            img = Image.alpha_composite(base, rgba)
-        if img.mode in ("I;16", "I", "F"):
-            arr = np.asarray(img, dtype=np.float64)
-            arr = (arr - arr.min()) / max(arr.max() - arr.min(), 1e-9) * 255
-            img = Image.fromarray(arr.astype(np.uint8))
-        rgb = np.asarray(img.convert("RGB"))
-    return np.asarray(Image.fromarray(rgb).convert("L")), rgb
-
-
-def expand_inputs(inputs: list[Path]) -> Iterator[Path]:
-    for p in inputs:
-        if p.is_dir():
-            yield from sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
-        else:
-            yield p
+    """(gray, rgb) uint8 arrays, decoded as every reader decodes images (:func:`ferbench.data.images.decode_image`)."""
+    return gray_and_rgb(decode_image(path))
 
 
 def frames(path: Path, every_s: float = 1.0) -> Iterator[Frame]:
@@ -102,12 +84,17 @@ def _video_frames(path: Path, every_s: float) -> Iterator[Frame]:
         cap.release()
 
 
-def analyse(frame: Frame, predictor: Any, detect: str = "auto", margin: float = 0.0, min_face: int = 24) -> Frame:
-    """Detect faces (or take the whole image), classify every crop, fill ``frame.faces``."""
+def analyse(frame: Frame, predictor: Any, detect: str = "auto", margin: float = 0.0,
+            min_face: int = MIN_FACE) -> Frame:
+    """Detect faces (or take the whole image), classify every crop, fill ``frame.faces``. A whole image
+    smaller than ``min_face`` on either side is refused (``frame.error``), never given an emotion."""
     if frame.error:
         return frame
     h, w = frame.gray.shape
     whole = detect == "never" or (detect == "auto" and h <= FACE_CROP_MAX and w <= FACE_CROP_MAX)
+    if whole and min(h, w) < min_face:
+        frame.error = f"image is {w}×{h} px, below the minimum face size of {min_face} px (--min-face)"
+        return frame
     boxes = [(0, 0, w, h)] if whole else detect_faces(frame.gray, min_size=min_face)
     if not boxes:
         frame.message = "no face found"
