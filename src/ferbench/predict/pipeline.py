@@ -58,7 +58,8 @@ def frames(path: Path, every_s: float = 1.0) -> Iterator[Frame]:
     try:
         gray, rgb = load_image(path)
     except Exception as exc:  # unreadable or too large: reported for this file, the others go on
-        yield Frame(str(path), np.zeros((0, 0), np.uint8), np.zeros((0, 0, 3), np.uint8), error=f"cannot read image: {exc}")
+        yield Frame(str(path), np.zeros((0, 0), np.uint8), np.zeros((0, 0, 3), np.uint8),
+                    error=f"cannot read image: {exc}")
         return
     yield Frame(str(path), gray, rgb)
 
