@@ -19,6 +19,7 @@ from ..registry import Entry, Registry
 
 MODELS: Registry[Callable[..., Any]] = Registry("model", builtin_modules=(
     "ferbench.models.cnn",
+    "ferbench.models.efficientnet_lite",
     "ferbench.models.keras",
     "ferbench.models.vlm",
     "ferbench.models.ours",
