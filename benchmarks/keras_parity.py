@@ -34,6 +34,7 @@ def main() -> int:
     import torch
 
     from ferbench.data import load_dataset
+    from ferbench.models.factory import load_checkpoint_predictor
     from ferbench.models.keras.convert import import_keras
     from ferbench.models.keras.reference import predict_proba
     from ferbench.models.keras.sources import KNOWN, PRETRAINED_DIR
@@ -54,7 +55,7 @@ def main() -> int:
         candidates = {"hdf5": TorchPredictor(module, config, device="cpu")}
         packaged = PRETRAINED_DIR / f"{known.name}.safetensors"
         if packaged.exists():
-            candidates["packaged"] = TorchPredictor.from_checkpoint(packaged, expect_arch=known.name, device="cpu")
+            candidates["packaged"] = load_checkpoint_predictor(packaged, expect_arch=known.name, device="cpu")
         for source, predictor in candidates.items():
             t0 = time.perf_counter()
             got = predictor.predict(faces).proba.astype(np.float64)

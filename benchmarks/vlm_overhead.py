@@ -14,7 +14,7 @@ is reported (the least disturbed run), the median beside it:
   library    (CLIP family) the hand-written pipeline a user would write with the library itself: its own
              preprocessing of PIL images, image features, cosine × logit scale, softmax;
   predict    ``Predictor.predict`` on uint8 faces (ferbench's preprocessing, batching, softmax, NumPy);
-  evaluate   the inference phase of ``ferbench.study.evaluate`` (adds predictions.jsonl and progress).
+  evaluate   the inference phase of ``ferbench.runs.evaluate`` (adds predictions.jsonl and progress).
 Overhead = time / raw − 1, per image. The tiny models make the forward pass very cheap, so part 2 is the
 worst case for relative overhead. Part 3 repeats it at realistic sizes with random weights (no download):
 open_clip's ViT-B/32 image tower (the zero-shot predictor's code path) and a 42M-parameter LLaVA.
@@ -157,7 +157,7 @@ def raw_forward(p, batches: list[np.ndarray]):
 def overhead(tmp: Path, cases: list[tuple], repeats: int) -> dict[str, dict]:
     """``cases``: (label, predictor, images, library pipeline or None)."""
     from ferbench.data.dataset import Dataset
-    from ferbench.study.evaluate import evaluate
+    from ferbench.runs.evaluate import evaluate
 
     results = {}
     for name, p, n, library_for in cases:

@@ -13,8 +13,8 @@ from ferbench.models import Prediction, Predictor, create_model
 from ferbench.models.checkpoint import save_checkpoint
 from ferbench.models.config import ModelConfig
 from ferbench.models.torch_predictor import TorchPredictor
-from ferbench.study.evaluate import evaluate
-from ferbench.study.runfiles import read_predictions
+from ferbench.runs.evaluate import evaluate
+from ferbench.runs.files import read_predictions
 
 runner = CliRunner()
 

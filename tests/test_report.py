@@ -60,7 +60,7 @@ def build_results(root: Path) -> dict:
     from ferbench.models import create_model
     from ferbench.models.config import ModelConfig
     from ferbench.models.torch_predictor import TorchPredictor
-    from ferbench.study.evaluate import evaluate
+    from ferbench.runs.evaluate import evaluate
     from ferbench.utils.io import write_json
 
     root.mkdir(parents=True, exist_ok=True)
@@ -233,7 +233,7 @@ def test_pareto_robustness_and_samples(rendered):
 
 def test_significance_matrix_is_mcnemar_on_shared_samples(rendered, results):
     from ferbench.metrics import compare_predictions
-    from ferbench.study.runfiles import arrays_from_records, read_predictions
+    from ferbench.runs.files import arrays_from_records, read_predictions
 
     _, html, markdown = rendered
     root, _ = results

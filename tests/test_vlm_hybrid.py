@@ -12,7 +12,7 @@ from ferbench.models import Prediction, Predictor, load_predictor
 from ferbench.models.registry import MODELS
 from ferbench.models.vlm.hybrid import fit_weight, fuse
 from ferbench.registry import Entry
-from ferbench.study.evaluate import evaluate
+from ferbench.runs.evaluate import evaluate
 
 runner = CliRunner()
 

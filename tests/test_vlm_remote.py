@@ -11,7 +11,7 @@ from ferbench.emotions import EMOTIONS
 from ferbench.models import load_predictor
 from ferbench.models.vlm.fake_server import FakeChatServer
 from ferbench.models.vlm.remote import RemoteError
-from ferbench.study.evaluate import evaluate
+from ferbench.runs.evaluate import evaluate
 from ferbench.utils.io import cache_dir
 
 

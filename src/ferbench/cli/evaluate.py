@@ -67,8 +67,8 @@ def eval_command(
     import torch
 
     from ..cost import PhaseMeter
-    from ..study.evaluate import evaluate
-    from ..study.runfiles import new_run_dir
+    from ..runs.evaluate import evaluate
+    from ..runs.files import new_run_dir
 
     if threads:
         torch.set_num_threads(threads)
@@ -135,7 +135,7 @@ def compare_command(
     """Paired comparison of two runs on the same samples: McNemar's test and a paired bootstrap of the
     accuracy difference."""
     from ..metrics import compare_predictions
-    from ..study.runfiles import PREDICTIONS, arrays_from_records, read_predictions
+    from ..runs.files import PREDICTIONS, arrays_from_records, read_predictions
 
     a = arrays_from_records(read_predictions(run_a / PREDICTIONS))
     b = arrays_from_records(read_predictions(run_b / PREDICTIONS))

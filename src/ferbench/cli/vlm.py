@@ -106,7 +106,7 @@ def _train_val(data: Path, train_split: str, val_split: str, limit_train: Option
 def _save(module, predictor, report: dict, ds, train, val, path: Path) -> None:
     from ..models.checkpoint import save_checkpoint
     from ..models.config import ModelConfig
-    from ..study.runfiles import versions
+    from ..utils.provenance import versions
 
     base = predictor.describe()
     provenance = {"base_model": {k: base.get(k) for k in ("name", "weights", "weights_sha256", "source", "zero_shot")},

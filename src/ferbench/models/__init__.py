@@ -4,8 +4,9 @@
 ``load_predictor(name, weights=...)`` returns a :class:`Predictor` for any model, ready to evaluate.
 """
 
-from .registry import create_model, get_model_entry, list_models, load_predictor, register_model
+from .factory import create_model, load_predictor
 from .predictor import Prediction, Predictor
+from .registry import get_model_entry, list_models, register_model
 
 __all__ = ["Prediction", "Predictor", "create_model", "get_model_entry", "list_models", "load_predictor",
            "register_model"]

@@ -10,8 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .ensemble import EnsemblePredictor, load_ensemble_file
+from .factory import load_checkpoint_predictor
+from .registry import DEFAULT_MODEL, register_model
+
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_NAME = "fernet_ensemble"
+DEFAULT_NAME = DEFAULT_MODEL
 DEFAULT = WEIGHTS_DIR / "fernet_ensemble.json"
 FERNET = WEIGHTS_DIR / "fernet.safetensors"
 
@@ -23,13 +27,19 @@ def _packaged(path: Path) -> Path:
     return path
 
 
-def load(**options: Any):
-    from .ensemble import load_ensemble_file
-
+def load(**options: Any) -> EnsemblePredictor:
     return load_ensemble_file(_packaged(DEFAULT), name=options.pop("name", DEFAULT_NAME), **options)
 
 
 def load_fernet(**options: Any):
-    from .torch_predictor import TorchPredictor
+    return load_checkpoint_predictor(_packaged(FERNET), name=options.pop("name", "fernet"), **options)
 
-    return TorchPredictor.from_checkpoint(_packaged(FERNET), name=options.pop("name", "fernet"), **options)
+
+def _load_packaged(name: str, weights: str | Path | None = None, **options: Any) -> EnsemblePredictor:
+    if weights is None:
+        return load(name=name, **options)
+    return load_ensemble_file(weights, name=name, **options)
+
+
+register_model(DEFAULT_MODEL, family="ensemble", predictor=_load_packaged,
+               description="ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA")(_load_packaged)

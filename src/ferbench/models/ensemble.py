@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..utils.io import read_json
+from .factory import load_predictor, member_options
 from .predictor import Prediction, Predictor, summed_cost
 from .registry import register_model
 
@@ -47,8 +48,6 @@ class EnsemblePredictor(Predictor):
 def load_ensemble_file(path: str | Path, name: str = "ensemble", **options: Any) -> EnsemblePredictor:
     """``options`` (e.g. tta, batch_size, device) override every member's own; ``trust_remote_code`` is
     consent for the members whose options ask for it, as for fusions."""
-    from .registry import load_predictor, member_options
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"ensemble file {path} not found")
@@ -72,15 +71,5 @@ def _load_any(name: str, weights: str | Path | None = None, **options: Any) -> E
     return load_ensemble_file(weights, **options)
 
 
-def _load_packaged(name: str, weights: str | Path | None = None, **options: Any) -> EnsemblePredictor:
-    from . import default_model
-
-    if weights is None:
-        return default_model.load(name=name, **options)
-    return load_ensemble_file(weights, name=name, **options)
-
-
 register_model("ensemble", family="ensemble", predictor=_load_any,
                description="mean probability of several models (--weights ensemble.json)")(_load_any)
-register_model("fernet_ensemble", family="ensemble", predictor=_load_packaged,
-               description="ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA")(_load_packaged)

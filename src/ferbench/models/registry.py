@@ -1,4 +1,5 @@
-"""The model registry. A model is added in one file:
+"""The model table: names, families, descriptions and how each entry is built or loaded. It only stores;
+building and loading live in :mod:`ferbench.models.factory`. A model is added in one file:
 
     @register_model("resnet50", family="cnn", description="ResNet-50 adapted to 48 px faces")
     def resnet50(num_classes=7, in_chans=1, input_size=48, pretrained=None, **kw) -> nn.Module: ...
@@ -6,24 +7,30 @@
 Families: ``cnn`` (trainable torch modules), ``keras`` (imported HDF5 classifiers), ``clip`` (zero-shot
 contrastive VLMs), ``vlm`` (generative VLMs), ``remote`` (OpenAI-compatible servers), ``hybrid``,
 ``ensemble``.
-An entry may give ``predictor=callable(name, weights, **options) -> Predictor``; trainable modules without
-one are evaluated through :class:`ferbench.models.torch_predictor.TorchPredictor` from a checkpoint.
+
+Entry contract: the decorated function builds a trainable ``nn.Module`` (``create_model``). An entry may also
+give ``predictor=callable(name, weights, **options) -> Predictor``; one registered with its loader as the
+decorated function (``register_model(..., predictor=load)(load)``) is predictor-only: ``create_model`` refuses
+it with a clear error. Trainable modules without a loader are evaluated from a ferbench checkpoint.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 from ..registry import Entry, Registry
+
+#: The packaged model used when neither a name nor weights are given (see ``models/default_model.py``).
+DEFAULT_MODEL = "fernet_ensemble"
 
 MODELS: Registry[Callable[..., Any]] = Registry("model", builtin_modules=(
     "ferbench.models.cnn",
     "ferbench.models.efficientnet_lite",
     "ferbench.models.keras",
     "ferbench.models.vlm",
-    "ferbench.models.ours",
+    "ferbench.models.fernet",
     "ferbench.models.ensemble",
+    "ferbench.models.default_model",
 ))
 
 
@@ -39,35 +46,6 @@ def get_model_entry(name: str) -> Entry:
     return MODELS.get(name)
 
 
-def create_model(name: str, **kwargs: Any):
-    """Build the model ``name`` (for trainable families: an ``nn.Module`` with FER-order outputs)."""
-    return MODELS.get(name).fn(**kwargs)
-
-
-def member_options(declared: dict[str, Any], consent: bool) -> dict[str, Any]:
-    """A member's options from a spec file (fusion, ensemble): ``trust_remote_code`` reaches the members that
-    ask for it only when this run gave consent; consent is never inherited from a file."""
-    options = {k: v for k, v in declared.items() if k != "trust_remote_code"}
-    if consent and declared.get("trust_remote_code"):
-        options["trust_remote_code"] = True
-    return options
-
-
-def load_predictor(name: str | None = None, weights: str | Path | None = None, **options: Any):
-    """A ready :class:`Predictor`. ``name`` may be omitted when ``weights`` is a ferbench checkpoint (its
-    config names the architecture); with neither, the packaged default model is used."""
-    from .torch_predictor import TorchPredictor
-
-    if name is None and weights is None:
-        from . import default_model
-
-        return default_model.load(**options)
-    if name is None:
-        return TorchPredictor.from_checkpoint(weights, **options)
-    entry = MODELS.get(name)
-    loader = entry.meta.get("predictor")
-    if loader is not None:
-        return loader(name, weights, **options)
-    if weights is None:
-        raise ValueError(f"model {name!r} needs --weights/--checkpoint (a ferbench .safetensors checkpoint)")
-    return TorchPredictor.from_checkpoint(weights, expect_arch=name, **options)
+def builds_module(entry: Entry) -> bool:
+    """Whether ``create_model`` can build this entry (False for predictor-only entries: VLMs, ensembles...)."""
+    return entry.fn is not entry.meta.get("predictor")

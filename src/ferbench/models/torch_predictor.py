@@ -1,8 +1,7 @@
-"""Predictor for any torch module with a :class:`ModelConfig`: trained CNNs, imported Keras models, ours."""
+"""Predictor for any torch module with a :class:`ModelConfig`: trained CNNs, imported Keras models, FERNet."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,6 @@ import torch
 
 from ..cost.flops import count_flops, count_params
 from ..emotions import EMOTIONS
-from .checkpoint import load_checkpoint
 from .config import ModelConfig
 from .predictor import Prediction, Predictor
 from .preprocess import to_tensor
@@ -27,19 +25,6 @@ class TorchPredictor(Predictor):
         self.config, self.name = config, name or config.arch
         self.weights_sha256, self.weights_path = weights_sha256, weights_path
         self.batch_size, self.tta = batch_size, tta
-
-    @classmethod
-    def from_checkpoint(cls, path: str | Path, expect_arch: str | None = None, **options: Any) -> "TorchPredictor":
-        from .registry import create_model
-
-        config, state, digest = load_checkpoint(path)
-        if expect_arch and config.arch != expect_arch:
-            raise ValueError(f"{path} is a {config.arch!r} checkpoint, not {expect_arch!r}")
-        module = create_model(config.arch, num_classes=config.num_classes, in_chans=config.preprocess.in_chans,
-                              input_size=config.preprocess.input_size, **config.arch_kwargs)
-        module.load_state_dict(state)
-        return cls(module, config, name=options.pop("name", None) or config.arch, weights_sha256=digest,
-                   weights_path=str(path), **options)
 
     @torch.inference_mode()
     def logits(self, images: np.ndarray) -> torch.Tensor:

@@ -2,6 +2,6 @@
 page and a Markdown file, plus the results store (all runs as one Parquet table)."""
 
 from .render import write_report
-from .store import build_store, runs_frame
+from ..runs.store import build_store, runs_frame
 
 __all__ = ["build_store", "runs_frame", "write_report"]

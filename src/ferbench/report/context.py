@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..emotions import EMOTIONS
+from ..runs.collect import NO_DEGRADATION, PHASES, Collected, collect
 from . import figures
 from .claims import claims_table, paper_claims
 from .fmt import pval, signed_pp
-from .runs import NO_DEGRADATION, PHASES, Collected, collect
 from .significance import significance_groups
 
 AUDIT_FILES, ARTIFACTS, STATUS = ("audit.json", "audit-*.json"), "artifacts", "status.json"

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .runs import NO_DEGRADATION
+from ..runs.collect import NO_DEGRADATION
 
 DPI = 110
 

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..metrics import compare_predictions
-from ..study.runfiles import PREDICTIONS, arrays_from_records, read_predictions
-from .runs import Run
+from ..runs.collect import Run
+from ..runs.files import PREDICTIONS, arrays_from_records, read_predictions
 
 
 def _sample_key(arrays: dict[str, np.ndarray]) -> str:

@@ -91,7 +91,7 @@ def run_stage(ds: Dataset, spec: StageSpec, out_dir: str | Path | None = None, w
               restorer: Any = None) -> Dataset:
     """Run (or resume, or read from cache) ``spec`` over ``ds`` and return the derived Dataset."""
     from ..cost import PhaseMeter, machine_info
-    from ..study.runfiles import now
+    from ..utils.provenance import now
 
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r} ({', '.join(EXECUTORS)})")
@@ -138,8 +138,8 @@ def run_stage(ds: Dataset, spec: StageSpec, out_dir: str | Path | None = None, w
 
 def _execute(store: ShardStore, ds: Dataset, spec: StageSpec, description: dict[str, Any], todo: list,
              workers: int, executor: str, local: ShardWorker | None, show: bool, already: int) -> None:
-    from ..study.evaluate import progress_bar
-    from ..study.runfiles import now
+    from ..utils.progress import progress_bar
+    from ..utils.provenance import now
 
     bounds = {i: (lo, hi) for i, lo, hi in todo}
     jobs = ((i, ds.images[lo:hi]) for i, lo, hi in todo)

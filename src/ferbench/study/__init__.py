@@ -1,1 +1,2 @@
-"""Running things: evaluation runs (run.json, predictions.jsonl, metrics.json) and whole studies."""
+"""Studies: a spec (models × degradations × restorers) and the runner that trains, degrades, restores and
+evaluates every cell, then writes the report. Single evaluation runs live in :mod:`ferbench.runs`."""

@@ -141,7 +141,7 @@ def run_cell(spec_json: str, cell_id: str, results: str, threads: int | None = N
     """Run one cell (in this process, a pool worker or a Ray task). Never raises: returns a status."""
     import torch
 
-    from .evaluate import evaluate
+    from ..runs.evaluate import evaluate
 
     if threads:
         torch.set_num_threads(threads)
@@ -289,7 +289,7 @@ def run_study(spec: StudySpec, results: str | Path, workers: int = 1, executor: 
     write_json(root / STATUS, status)
     sample_grids(spec, root)
     try:
-        from ..report.store import build_store
+        from ..runs.store import build_store
 
         build_store(root)
     except ImportError:

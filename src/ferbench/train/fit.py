@@ -24,7 +24,7 @@ from ..emotions import NUM_CLASSES
 from ..models import create_model
 from ..models.checkpoint import save_checkpoint
 from ..models.config import ModelConfig, Preprocess
-from ..study.runfiles import now, versions
+from ..utils.provenance import now, versions
 from ..utils.io import sha256_file, sha256_json, write_json
 from .config import TrainConfig
 

@@ -24,13 +24,14 @@ def _is_hdf5(path: Path) -> bool:
 
 
 def load_keras_predictor(name: str, weights: str | Path | None = None, **options: Any):
+    from ..factory import load_checkpoint_predictor
     from ..torch_predictor import TorchPredictor
     from .convert import import_keras
 
     if weights is None:
         packaged = PRETRAINED_DIR / f"{name}.safetensors"
         if packaged.exists():
-            return TorchPredictor.from_checkpoint(packaged, expect_arch=name, **options)
+            return load_checkpoint_predictor(packaged, expect_arch=name, **options)
         known = known_by_name(name)
         wanted = f"{known.file} from {REPO}" if known else "a Keras .hdf5 classifier"
         raise FileNotFoundError(f"model {name!r} has no packaged weights: pass --weights with {wanted}, "
@@ -40,7 +41,7 @@ def load_keras_predictor(name: str, weights: str | Path | None = None, **options
         module, config, _ = import_keras(path, expect=name)
         return TorchPredictor(module, config, name=name, weights_sha256=config.provenance["source_sha256"],
                               weights_path=str(path), **options)
-    return TorchPredictor.from_checkpoint(path, expect_arch=name, **options)
+    return load_checkpoint_predictor(path, expect_arch=name, **options)
 
 
 def _builder(name: str) -> Callable[..., Any]:

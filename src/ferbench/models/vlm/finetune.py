@@ -69,7 +69,7 @@ def finetune(predictor: TorchPredictor, train: Dataset, val: Dataset, unfreeze: 
              label_smoothing: float = 0.1, seed: int = 0, max_minutes: float | None = None,
              progress: bool = True) -> tuple[ClipClassifier, dict[str, Any]]:
     """Train a copy of the predictor's classifier; returns the best epoch's weights (PublicTest accuracy)."""
-    from ...study.evaluate import progress_bar
+    from ...utils.progress import progress_bar
 
     module: ClipClassifier = copy.deepcopy(predictor.module).to(predictor.device)
     trainable = set_trainable(module, unfreeze)

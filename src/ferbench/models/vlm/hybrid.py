@@ -70,7 +70,7 @@ def _member(run: dict[str, Any]) -> dict[str, Any]:
 def fusion_from_runs(run_a: str | Path, run_b: str | Path, rule: str = "logprob", metric: str = "nll",
                      grid: int = 101) -> dict[str, Any]:
     """Fit the fusion on two runs over the same PublicTest samples; returns the fusion spec."""
-    from ...study.runfiles import PREDICTIONS, arrays_from_records, load_run, read_predictions
+    from ...runs.files import PREDICTIONS, arrays_from_records, load_run, read_predictions
 
     runs = [load_run(r) for r in (run_a, run_b)]
     for run in runs:
@@ -129,7 +129,7 @@ def write_fusion(path: str | Path, spec: dict[str, Any]) -> Path:
 
 
 def load_hybrid(name: str, weights: str | Path | None, **options: Any) -> HybridPredictor:
-    from ..registry import load_predictor, member_options
+    from ..factory import load_predictor, member_options
 
     if weights is None or not Path(weights).is_file():
         raise FileNotFoundError(f"--model hybrid needs --weights FUSION.json (from `ferbench vlm fuse`), got {weights}")

@@ -36,7 +36,7 @@ def clip_module(predictor: Predictor) -> TorchPredictor:
 @torch.inference_mode()
 def embed(predictor: TorchPredictor, images: np.ndarray, batch_size: int = 64, progress: bool = False) -> np.ndarray:
     """N×D normalised image embeddings."""
-    from ...study.evaluate import progress_bar
+    from ...utils.progress import progress_bar
 
     module: ClipClassifier = predictor.module.eval()
     out = []

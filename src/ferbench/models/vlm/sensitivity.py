@@ -31,7 +31,7 @@ def run_prompts(predictor: Predictor, prompts: Sequence[str], ds: Dataset, out_r
                 config: dict[str, Any], seed: int = 0, n_boot: int = 1000, batch_size: int | None = None,
                 progress: bool = True) -> list[dict[str, Any]]:
     """Evaluate every prompt into ``out_root/<prompt>`` (runs resume) and return the table rows."""
-    from ...study.evaluate import evaluate
+    from ...runs.evaluate import evaluate
 
     key = option_key(predictor)
     dirs = []
@@ -46,7 +46,7 @@ def run_prompts(predictor: Predictor, prompts: Sequence[str], ds: Dataset, out_r
 
 def sensitivity_rows(run_dirs: Sequence[str | Path]) -> list[dict[str, Any]]:
     """One row per run directory: the prompt, accuracy [CI], f1_macro, n, n_scored, unparsed, images/s."""
-    from ...study.runfiles import load_run
+    from ...runs.files import load_run
 
     rows = []
     for d in run_dirs:

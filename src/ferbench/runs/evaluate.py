@@ -13,21 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..cost import PhaseMeter, machine_info
 from ..data.dataset import Dataset
 from ..metrics import compute_metrics
 from ..models.predictor import Predictor
 from ..utils.io import sha256_json, write_json
-from .runfiles import (METRICS, PREDICTIONS, RUN_JSON, append_predictions, arrays_from_records, now,
-                       prediction_record, read_predictions, versions)
-
-
-def progress_bar(transient: bool = False) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"),
-                    TimeRemainingColumn(), transient=transient)
+from ..utils.progress import progress_bar
+from ..utils.provenance import now, versions
+from .files import (METRICS, PREDICTIONS, RUN_JSON, append_predictions, arrays_from_records, prediction_record,
+                    read_predictions)
 
 
 def dataset_info(ds: Dataset) -> dict[str, Any]:

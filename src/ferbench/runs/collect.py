@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..emotions import EMOTIONS
-from ..study.runfiles import iter_runs, load_run
+from .files import iter_runs, load_run
 
 #: Cost phases in pipeline order (run.json ``cost`` keys; resumed phases add ``<phase>_resumed_<time>``).
 PHASES = ("preprocessing", "degradation", "restoration", "training", "inference", "evaluation")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-from datetime import datetime, timezone
-from importlib import metadata
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -15,22 +13,6 @@ import numpy as np
 from ..emotions import EMOTIONS, INDEX
 
 RUN_JSON, PREDICTIONS, METRICS = "run.json", "predictions.jsonl", "metrics.json"
-_PACKAGES = ("ferbench", "torch", "torchvision", "timm", "numpy", "scikit-learn", "lightning", "open-clip-torch",
-             "transformers", "spandrel", "opencv-contrib-python-headless")
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def new_run_dir(root: str | Path = "runs", name: str = "run") -> Path:

@@ -1,6 +1,6 @@
 """The results store: every run under a results folder flattened into one table, saved as Parquet.
 
-One row per finished run (columns: see :func:`ferbench.report.runs.flatten`): identity (``run_id``,
+One row per finished run (columns: see :func:`ferbench.runs.collect.flatten`): identity (``run_id``,
 ``run_dir``, ``study``, ``cell``), setting (``model``, ``dataset``, ``split``, ``degradation``,
 ``severity``, ``restorer``), metrics with CI bounds (``accuracy``, ``accuracy_ci_low``...), the
 de-duplicated metrics (``dedup_*``), per-class F1 (``f1_<emotion>``) and cost per phase
@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..utils.io import atomic_path
-from .runs import collect
+from .collect import collect
 
 STORE = "store.parquet"
 

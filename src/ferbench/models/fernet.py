@@ -53,12 +53,12 @@ class FERNet(nn.Module):
 
 def _load(name: str, weights=None, **options):
     """The packaged FERNet weights, or a FERNet checkpoint given with --weights."""
-    from . import default_model
-    from .torch_predictor import TorchPredictor
+    from .default_model import load_fernet
+    from .factory import load_checkpoint_predictor
 
     if weights is None:
-        return default_model.load_fernet(**options)
-    return TorchPredictor.from_checkpoint(weights, expect_arch="fernet", **options)
+        return load_fernet(**options)
+    return load_checkpoint_predictor(weights, expect_arch="fernet", **options)
 
 
 @register_model("fernet", family="cnn", predictor=_load,
