@@ -27,6 +27,7 @@ def run_command(
 
     from ..study.runner import check_missing, run_study
     from ..study.spec import StudySpec, cells
+    from ..utils.locks import Busy
 
     try:
         spec = StudySpec.load(study)
@@ -45,7 +46,7 @@ def run_command(
     try:
         status = run_study(spec, results, workers=workers, executor=executor, only=only, progress=not quiet,
                            say=lambda m: console.print(m, highlight=False))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, Busy) as exc:
         fail(str(exc), code=2)
     summary(status, results)
 
@@ -58,8 +59,11 @@ def summary(status: dict, results: Path) -> None:
         acc = f"{s['accuracy']:.2%}" if "accuracy" in s else ""
         table.add_row(cell_id, s["status"], acc, s.get("reason") or s.get("error") or "")
     out.print(table)
+    from ..study.runner import describe_plan
+
     counts = {k: sum(1 for s in status.values() if s["status"] == k) for k in ("finished", "skipped", "failed")}
-    out.print(f"{counts['finished']} finished, {counts['skipped']} skipped (missing weights), {counts['failed']} failed. "
-              f"Next: ferbench report {results}")
+    plans = {c: (s["origin"], s.get("changed", [])) for c, s in status.items() if s.get("origin")}
+    out.print(f"{counts['finished']} finished ({describe_plan(plans)}), {counts['skipped']} skipped (missing weights), "
+              f"{counts['failed']} failed. Next: ferbench report {results}")
     if counts["failed"]:
         raise typer.Exit(1)

@@ -19,6 +19,8 @@ PHASES = ("preprocessing", "degradation", "restoration", "training", "inference"
 #: Metrics with a bootstrap CI shown in the main table and kept in the store.
 CI_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
 NO_DEGRADATION, NO_RESTORER = "none", "identity"
+#: A study's folder of runs replaced by a re-run (their cell changed, or left the study): not reported.
+RETIRED = "retired"
 
 
 @dataclass
@@ -46,6 +48,8 @@ def collect(results: str | Path) -> Collected:
     runs, unfinished = [], []
     for path in iter_runs(root):
         rel = path.relative_to(root).as_posix() if path != root else path.name
+        if rel.startswith(f"{RETIRED}/"):
+            continue
         try:
             run = load_run(path)
         except (OSError, ValueError) as exc:

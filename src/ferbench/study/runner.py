@@ -2,107 +2,39 @@
 
 Layout of ``RESULTS``:
   study.yaml              the resolved study (environment variables expanded)
-  status.json             per cell: finished / failed (with the error) / skipped (missing weights)
+  status.json             per cell: finished / failed (with the error) / skipped (missing weights), and
+                          whether this run reused, resumed, recomputed (and why) or newly ran it
   audit-<dataset>.json    leakage audit; evaluation also reports metrics without the leaked rows
   models/<name>/          models trained by the study (ferbench train output; resumable)
   runs/<cell>/            one evaluation run per cell (run.json, predictions.jsonl, metrics.json)
+  retired/<cell>/         runs replaced because their cell changed, or of cells no longer in the study
   artifacts/grids/*.png   restoration sample grids (original | degraded | each restorer)
   store.parquet           every run flattened into one table (query it with pandas or DuckDB)
-Finished cells are skipped on a re-run; an interrupted cell resumes from its predictions.
+A cell is reused only when its identity (``study.identity``: data content, split, limit, degradation,
+restorer and weights, model and weights, options, seed, n_boot) is the one its run recorded; an
+interrupted cell resumes from its predictions. One ``ferbench run`` at a time writes into a folder.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+import shutil
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import yaml
 
 from ..utils.io import sha256_json, write_json, write_text
-from .spec import Cell, DatasetSpec, ModelSpec, RestorerSpec, StudySpec, cells
+from ..utils.locks import folder_lock
+from .identity import cell_identity
+from .inputs import (Missing, eval_dataset, eval_split, full_dataset, model_weights, predictor_for, prepare)
+from .spec import Cell, DatasetSpec, StudySpec, cells
+from .training import train_models
 
-STATUS = "status.json"
-
-
-class Missing(Exception):
-    """A cell cannot run here: its weights or optional dependencies are not available."""
-
-
-def default_split(ds) -> str:
-    for split in ("PrivateTest", "PublicTest"):
-        if split in ds.split_names:
-            return split
-    return ds.split_names[-1]
-
-
-@functools.lru_cache(maxsize=4)
-def _full_dataset(path: str, ferplus: str | None, label_mode: str):
-    from ..data import load_dataset
-
-    return load_dataset(path, ferplus=ferplus, label_mode=label_mode)
-
-
-def eval_dataset(spec: DatasetSpec):
-    ds = _full_dataset(spec.path, spec.ferplus, spec.label_mode)
-    split = default_split(ds) if spec.split == "auto" else spec.split
-    return ds.select(split, limit=spec.limit)
-
-
-def _restorer_kwargs(rs: RestorerSpec) -> dict[str, Any]:
-    return {"params": rs.params, "weights": rs.weights, "size": rs.size}
-
-
-def prepare(ds, degradation: str, severity: int, rs: RestorerSpec | None, seed: int) -> tuple[Any, dict]:
-    """Degrade, then restore; returns the dataset and the cost of each stage."""
-    from ..cost import PhaseMeter
-    from ..degrade import degrade_dataset
-    from ..restore import restore_dataset
-
-    cost: dict[str, Any] = {}
-    if degradation != "none":
-        with PhaseMeter("degradation", items=len(ds)) as m:
-            ds = degrade_dataset(ds, degradation, severity, seed=seed)
-        cost["degradation"] = m.result
-    if rs is not None and rs.name != "identity":
-        with PhaseMeter("restoration", items=len(ds)) as m:
-            ds = restore_dataset(ds, rs.name, **_restorer_kwargs(rs))
-        cost["restoration"] = {**m.result, "restorer": rs.key, **_stage_cost(ds)}
-    return ds, cost
-
-
-def _stage_cost(ds) -> dict[str, Any]:
-    """Per-image cost recorded by the restore stage itself (also when its output came from the cache)."""
-    stage = ds.report.get("restore_cost") if isinstance(ds.report, dict) else None
-    return {"stage": stage} if stage else {}
-
-
-def model_weights(m: ModelSpec, results: Path) -> str | None:
-    return str(results / "models" / m.name / "model.safetensors") if m.train is not None else m.weights
-
-
-@functools.lru_cache(maxsize=2)
-def _predictor(model: str, weights: str | None, options_json: str, batch_size: int | None):
-    from ..models import load_predictor
-
-    p = load_predictor(model, weights, **json.loads(options_json))
-    if batch_size:
-        p.batch_size = batch_size
-    return p
-
-
-def predictor_for(m: ModelSpec, results: Path, batch_size: int | None):
-    weights = model_weights(m, results)
-    if weights and not Path(weights).exists():
-        raise Missing(f"model {m.name}: weights {weights} not found")
-    try:
-        return _predictor(m.registered, weights, json.dumps(m.options, sort_keys=True), batch_size)
-    except (FileNotFoundError, ImportError) as exc:
-        raise Missing(f"model {m.name}: {exc}") from exc
+STATUS, LOCK, RETIRED = "status.json", ".ferbench-run.lock", "retired"
 
 
 def check_missing(spec: StudySpec) -> dict[str, str]:
@@ -122,7 +54,7 @@ def check_missing(spec: StudySpec) -> dict[str, str]:
     return missing
 
 
-def cell_config(cell: Cell, spec: StudySpec, results: Path) -> dict[str, Any]:
+def cell_config(cell: Cell, spec: StudySpec, results: Path, identity: dict[str, Any]) -> dict[str, Any]:
     return {
         "study": {"name": spec.name, "cell": cell.id},
         "data": cell.dataset.path, "dataset": cell.dataset.name, "split": cell.dataset.split,
@@ -133,12 +65,14 @@ def cell_config(cell: Cell, spec: StudySpec, results: Path) -> dict[str, Any]:
                                                                   "size": cell.restorer.size},
         "model": cell.model.name, "registered_model": cell.model.registered,
         "weights": model_weights(cell.model, results), "options": cell.model.options,
+        "cell_identity": identity, "cell_key": sha256_json(identity),
     }
 
 
-def run_cell(spec_json: str, cell_id: str, results: str, threads: int | None = None,
+def run_cell(spec_json: str, cell_id: str, results: str, identity_json: str, threads: int | None = None,
              progress: bool = False) -> dict[str, Any]:
-    """Run one cell (in this process, a pool worker or a Ray task). Never raises: returns a status."""
+    """Run one cell (in this process, a pool worker or a Ray task). Never raises: returns a status.
+    ``identity_json``: the cell's identity as the driver computed it (see :mod:`ferbench.study.identity`)."""
     import torch
 
     from ..runs.evaluate import evaluate
@@ -153,7 +87,8 @@ def run_cell(spec_json: str, cell_id: str, results: str, threads: int | None = N
         predictor = predictor_for(cell.model, root, spec.batch_size)
         ds, cost = prepare(eval_dataset(cell.dataset), cell.degradation, cell.severity, cell.restorer, spec.seed)
         clean = _clean_ids(root, cell.dataset) if spec.audit else None
-        metrics = evaluate(predictor, ds, out, cell_config(cell, spec, root), seed=spec.seed, n_boot=spec.n_boot,
+        config = cell_config(cell, spec, root, json.loads(identity_json))
+        metrics = evaluate(predictor, ds, out, config, seed=spec.seed, n_boot=spec.n_boot,
                            clean_ids=clean, extra_cost=cost, progress=progress)
         return {"cell": cell.id, "status": "finished", "accuracy": metrics["accuracy"], "n": metrics["n"]}
     except Missing as exc:
@@ -169,11 +104,40 @@ def _clean_ids(root: Path, ds_spec: DatasetSpec) -> list[str] | None:
     return [i for s in json.loads(path.read_text())["splits"].values() for i in s["kept"]]
 
 
-def _finished(root: Path, cell: Cell) -> bool:
-    run = root / "runs" / cell.id / "run.json"
-    if not run.exists():
-        return False
-    return json.loads(run.read_text()).get("status") == "finished"
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def plan_cell(root: Path, cell: Cell, identity: dict[str, Any]) -> tuple[str, list[str]]:
+    """What to do with a cell: ``reused`` (finished with this identity), ``resumed`` (interrupted with this
+    identity), ``new``, or ``recomputed`` with the names of what changed."""
+    from .identity import changed
+
+    out = root / "runs" / cell.id
+    run = _read_json(out / "run.json")
+    if not run:
+        return "new", []
+    config = run.get("config") or {}
+    if config.get("cell_key") == sha256_json(identity):
+        finished = run.get("status") == "finished" and (out / "metrics.json").exists()
+        return ("reused" if finished else "resumed"), []
+    return "recomputed", changed(config.get("cell_identity"), identity)
+
+
+def retire(root: Path, cell_id: str) -> None:
+    """Move ``runs/<cell>`` aside to ``retired/<cell>`` (replacing an older retired copy): the report and the
+    store read only ``runs/``, and nothing a run wrote is deleted until it is replaced twice."""
+    src, dst = root / "runs" / cell_id, root / RETIRED / cell_id
+    if not src.exists():
+        return
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    src.rename(dst)
 
 
 def audit_datasets(spec: StudySpec, root: Path, say: Callable[[str], None]) -> None:
@@ -181,9 +145,9 @@ def audit_datasets(spec: StudySpec, root: Path, say: Callable[[str], None]) -> N
 
     for d in spec.datasets:
         path, clean = root / f"audit-{d.name}.json", root / f"clean-{d.name}.json"
-        full = _full_dataset(d.path, d.ferplus, d.label_mode)
+        full = full_dataset(d.path, d.ferplus, d.label_mode)
         key = full.fingerprint
-        if path.exists() and json.loads(path.read_text()).get("fingerprint") == key:
+        if path.exists() and _read_json(path).get("fingerprint") == key and clean.exists():
             continue
         say(f"auditing {d.name} for duplicates and leakage ({len(full):,} images)")
         report = audit(full)
@@ -191,71 +155,22 @@ def audit_datasets(spec: StudySpec, root: Path, say: Callable[[str], None]) -> N
         write_json(clean, clean_split(full, report))
 
 
-def train_models(spec: StudySpec, root: Path, missing: dict[str, str], say: Callable[[str], None],
-                 progress: bool, needed: set[str]) -> None:
-    from ..train import TrainConfig
-    from ..train.fit import TRAIN_JSON, train
-
-    restorers = {r.key: r for r in spec.restorers}
-    for m in spec.models:
-        if m.train is None or f"model {m.name}" in missing or m.name not in needed:
-            continue
-        out = root / "models" / m.name
-        data = spec.datasets[0]
-        overrides = {**spec.train_defaults, **m.train}
-        rs = restorers.get(m.train_restorer) if m.train_restorer else None
-        cfg = TrainConfig.model_validate({"seed": spec.seed, **overrides, "data": data.path,
-                                          "restore": rs.model_dump() if rs else None})
-        done = out / TRAIN_JSON
-        if done.exists() and (out / "model.safetensors").exists():
-            previous = json.loads(done.read_text())
-            if previous.get("status") == "finished" and previous.get("config_hash") == sha256_json(cfg.result_affecting()):
-                continue
-        dataset = None
-        if rs is not None:
-            full = _full_dataset(data.path, data.ferplus, data.label_mode)
-            subset = full.select([cfg.train_split, cfg.val_split])
-            dataset, _ = prepare(subset, "none", 0, rs, spec.seed)
-        say(f"training {m.name} ({cfg.model}, {cfg.epochs} epochs max"
-            f"{f', {cfg.max_minutes} min max' if cfg.max_minutes else ''}) -> {out}")
-        train(cfg, out, resume=(out / "checkpoints" / "last.ckpt").exists(), progress=progress, dataset=dataset)
-
-
-def sample_grids(spec: StudySpec, root: Path) -> None:
-    from ..degrade import degrade_dataset
-    from ..restore import restore_dataset
-    from ..restore.grid import sample_grid
-
-    if not spec.grid_samples:
-        return
-    for d in spec.datasets:
-        base = eval_dataset(d).subset(np.arange(min(spec.grid_samples, len(eval_dataset(d)))))
-        for dg in spec.degradations:
-            for sev in (dg.severities if dg.name != "none" else [0]):
-                name = "none" if dg.name == "none" else f"{dg.name}-{sev}"
-                path = root / "artifacts" / "grids" / f"{d.name}__{name}.png"
-                if path.exists():
-                    continue
-                degraded = base if dg.name == "none" else degrade_dataset(base, dg.name, sev, seed=spec.seed)
-                columns = {"original": base.images}
-                if dg.name != "none":
-                    columns[f"{dg.name} s{sev}"] = degraded.images
-                for rs in spec.restorers:
-                    if rs.name == "identity":
-                        continue
-                    try:
-                        columns[rs.key] = restore_dataset(degraded, rs.name, **_restorer_kwargs(rs)).images
-                    except Exception:  # an unavailable restorer is reported by its cells, not here
-                        continue
-                sample_grid(columns, path)
-
-
 def run_study(spec: StudySpec, results: str | Path, workers: int = 1, executor: str = "local",
               only: str | None = None, progress: bool = True, say: Callable[[str], None] = print) -> dict[str, Any]:
-    from rich.progress import Progress
-
+    """Run the cells of ``spec`` that are not already done with the same identity. Raises
+    :class:`ferbench.utils.locks.Busy` when another ``ferbench run`` is writing into ``results``."""
     root = Path(results)
     root.mkdir(parents=True, exist_ok=True)
+    with folder_lock(root, "`ferbench run`", LOCK):
+        return _run_study(spec, root, workers, executor, only, progress, say)
+
+
+def _run_study(spec: StudySpec, root: Path, workers: int, executor: str, only: str | None, progress: bool,
+               say: Callable[[str], None]) -> dict[str, Any]:
+    from rich.progress import Progress
+
+    from .grids import sample_grids
+
     write_text(root / "study.yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     missing = check_missing(spec)
     for what, why in missing.items():
@@ -264,24 +179,36 @@ def run_study(spec: StudySpec, results: str | Path, workers: int = 1, executor: 
         raise FileNotFoundError("; ".join(f"{k}: {v}" for k, v in missing.items() if k.startswith("dataset")))
     if spec.audit:
         audit_datasets(spec, root, say)
-    todo = [c for c in cells(spec) if (only is None or only in c.id)]
-    train_models(spec, root, missing, say, progress, needed={c.model.name for c in todo})
-    status: dict[str, Any] = json.loads((root / STATUS).read_text()) if (root / STATUS).exists() else {}
-    pending = []
+    every = cells(spec)
+    todo = [c for c in every if (only is None or only in c.id)]
+    trained = train_models(spec, root, missing, say, progress, needed={c.model.name for c in todo})
+    _retire_orphans(root, {c.id for c in every}, say)
+    previous = _read_json(root / STATUS)
+    status: dict[str, Any] = {c.id: previous[c.id] for c in every if isinstance(previous.get(c.id), dict)}
+    pending, identities, plans = [], {}, {}
     for c in todo:
         blocked = missing.get(f"model {c.model.name}") or missing.get(f"restorer {c.restorer.key}")
         if blocked:
             status[c.id] = {"cell": c.id, "status": "skipped", "reason": blocked}
-        elif _finished(root, c):
-            status[c.id] = {**status.get(c.id, {}), "cell": c.id, "status": "finished"}
-        else:
-            pending.append(c)
-    say(f"study {spec.name}: {len(todo)} cells, {len(todo) - len(pending)} done or skipped, {len(pending)} to run")
+            continue
+        full = full_dataset(c.dataset.path, c.dataset.ferplus, c.dataset.label_mode)
+        identities[c.id] = cell_identity(c, spec, full.source_hash, eval_split(c.dataset, full), trained)
+        origin, why = plans[c.id] = plan_cell(root, c, identities[c.id])
+        if origin == "reused":
+            metrics = _read_json(root / "runs" / c.id / "metrics.json")
+            status[c.id] = {"cell": c.id, "status": "finished", "origin": "reused",
+                            "accuracy": metrics.get("accuracy"), "n": metrics.get("n")}
+            continue
+        if origin != "resumed":
+            retire(root, c.id)
+        pending.append(c)
+    say(f"study {spec.name}: {len(todo)} cells: {describe_plan(plans, len(todo) - len(plans))}; {len(pending)} to run")
     spec_json = spec.model_dump_json()
     with Progress(disable=not progress) as bar:
         task = bar.add_task("cells", total=len(pending))
-        for result in _execute(spec_json, pending, root, workers, executor):
-            status[result["cell"]] = result
+        for result in _execute(spec_json, pending, root, workers, executor, identities):
+            origin, why = plans[result["cell"]]
+            status[result["cell"]] = {**result, "origin": origin, **({"changed": why} if why else {})}
             write_json(root / STATUS, status)
             if result["status"] != "finished":
                 say(f"{result['status']}: {result['cell']}: {result.get('reason') or result.get('error')}")
@@ -297,25 +224,49 @@ def run_study(spec: StudySpec, results: str | Path, workers: int = 1, executor: 
     return status
 
 
-def _execute(spec_json: str, pending: list[Cell], root: Path, workers: int, executor: str):
+def describe_plan(plans: dict[str, tuple[str, list[str]]], skipped: int = 0) -> str:
+    """'30 reused, 6 recomputed because limit changed, 0 new' (and resumed/skipped when there are any)."""
+    counts = Counter(origin for origin, _ in plans.values())
+    reasons = Counter(name for origin, why in plans.values() if origin == "recomputed" for name in why)
+    parts = [f"{counts['reused']} reused", f"{counts['recomputed']} recomputed"
+             + (f" because {', '.join(reasons)} changed" if reasons else ""), f"{counts['new']} new"]
+    if counts["resumed"]:
+        parts.append(f"{counts['resumed']} resumed")
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    return ", ".join(parts)
+
+
+def _retire_orphans(root: Path, current: set[str], say: Callable[[str], None]) -> None:
+    runs = root / "runs"
+    orphans = sorted(p.name for p in runs.iterdir() if p.is_dir() and p.name not in current) if runs.is_dir() else []
+    for name in orphans:
+        retire(root, name)
+    if orphans:
+        say(f"{len(orphans)} run(s) of cells no longer in the study moved to {root / RETIRED}")
+
+
+def _execute(spec_json: str, pending: list[Cell], root: Path, workers: int, executor: str,
+             identities: dict[str, dict[str, Any]]):
+    ident = {c.id: json.dumps(identities[c.id]) for c in pending}
     if executor == "ray":
         import ray
 
         if not ray.is_initialized():
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         remote = ray.remote(num_cpus=1)(run_cell)
-        refs = [remote.remote(spec_json, c.id, str(root), 1) for c in pending]
+        refs = [remote.remote(spec_json, c.id, str(root), ident[c.id], 1) for c in pending]
         while refs:
             ready, refs = ray.wait(refs, num_returns=1)
             yield ray.get(ready[0])
     elif workers > 1:
         threads = max(1, (os.cpu_count() or 1) // workers)
         with ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(run_cell, spec_json, c.id, str(root), threads) for c in pending]
+            futures = [pool.submit(run_cell, spec_json, c.id, str(root), ident[c.id], threads) for c in pending]
             for f in as_completed(futures):
                 yield f.result()
     elif executor == "local":
         for c in pending:
-            yield run_cell(spec_json, c.id, str(root))
+            yield run_cell(spec_json, c.id, str(root), ident[c.id])
     else:
         raise ValueError(f"unknown executor {executor!r} (local, ray)")

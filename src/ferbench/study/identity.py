@@ -1,0 +1,132 @@
+"""What a study cell's result depends on, hashed: a cell is reused only when this identity is unchanged.
+
+The identity is computed before anything runs, from the study and the files it names: the dataset file's
+SHA-256 (not its path), the evaluated split and limit, the degradation (severity, seed, implementation
+version), the restorer (parameters, output size, weights' SHA-256, implementation version), the model
+(registered name, options, the SHA-256 of its weights, of the packaged weights, or the identity of the
+training that produces them), the seed, ``n_boot`` and whether leaked rows are audited. A re-run compares
+it with the identity stored in each run's ``run.json`` and says what changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from ..utils.io import sha256_file, sha256_json
+from .spec import Cell, ModelSpec, RestorerSpec, StudySpec
+
+#: Bump when the evaluation itself changes its numbers (metrics, bootstrap): every cell then recomputes.
+CELL_FORMAT = 1
+
+#: Readable names of identity fields, for "recomputed because ... changed".
+_NAMES = {
+    "data.sha256": "dataset file", "data.ferplus_sha256": "FER+ file", "data.label_mode": "label mode",
+    "data.split": "split", "data.limit": "limit", "degradation": "degradation", "restorer": "restorer",
+    "restorer.weights_sha256": "restorer weights", "restorer.params": "restorer parameters",
+    "model.weights_sha256": "model weights", "model.packaged_sha256": "packaged weights",
+    "model.trained": "training settings or data", "model.options": "model options", "model.registered": "model",
+    "seed": "seed", "n_boot": "n_boot", "audit": "leakage audit", "format": "ferbench evaluation format",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _hash_file(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
+
+
+def content_hash(path: str | os.PathLike | None) -> str | None:
+    """SHA-256 of a file; for a folder (a model snapshot) a hash of every file's name and content hash.
+    Hashes are memoised per (path, size, mtime) within a process."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_file():
+        st = p.stat()
+        return _hash_file(str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file())
+        return sha256_json([[f.relative_to(p).as_posix(), content_hash(f)] for f in files])
+    return None
+
+
+def packaged_weights_hash() -> str:
+    """One hash of every weight file ferbench ships (FERNet, the ensemble file, the imported Keras models):
+    a model used without ``weights`` is defined by them."""
+    from ..models.default_model import WEIGHTS_DIR
+    from ..models.keras.sources import PRETRAINED_DIR
+
+    return sha256_json({d.name: content_hash(d) for d in (WEIGHTS_DIR, PRETRAINED_DIR)})
+
+
+def restorer_identity(rs: RestorerSpec | None) -> dict[str, Any] | None:
+    if rs is None or rs.name == "identity":
+        return None
+    from ..restore.registry import get_restorer_entry
+
+    return {"name": rs.name, "params": rs.params, "size": rs.size, "weights_sha256": content_hash(rs.weights),
+            "impl_version": getattr(get_restorer_entry(rs.name).fn, "impl_version", 1)}
+
+
+def train_identity(cfg, data_sha256: str, restorer: dict[str, Any] | None) -> dict[str, Any]:
+    """What a model trained by the study depends on: its settings (without file paths) and the data content."""
+    settings = {k: v for k, v in cfg.result_affecting().items() if k not in ("data", "ferplus", "restore")}
+    return {"settings": settings, "data_sha256": data_sha256, "ferplus_sha256": content_hash(cfg.ferplus),
+            "restorer": restorer}
+
+
+def model_identity(m: ModelSpec, trained: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"registered": m.registered, "options": m.options}
+    if m.train is not None:
+        out["trained"] = trained.get(m.name)
+    elif m.weights:
+        out["weights_sha256"] = content_hash(m.weights)
+    else:
+        out["packaged_sha256"] = packaged_weights_hash()
+    return out
+
+
+def cell_identity(cell: Cell, spec: StudySpec, data_sha256: str, split: str,
+                  trained: dict[str, str]) -> dict[str, Any]:
+    """``trained``: the training identity hash of each model the study trains, by model name."""
+    degradation = None
+    if cell.degradation != "none":
+        from ..degrade.registry import get_degradation_entry
+
+        degradation = {"name": cell.degradation, "severity": cell.severity, "seed": spec.seed,
+                       "impl_version": get_degradation_entry(cell.degradation).meta.get("impl_version", 1)}
+    ds = cell.dataset
+    return {
+        "format": CELL_FORMAT,
+        "data": {"sha256": data_sha256, "ferplus_sha256": content_hash(ds.ferplus), "label_mode": ds.label_mode,
+                 "split": split, "limit": ds.limit},
+        "degradation": degradation, "restorer": restorer_identity(cell.restorer),
+        "model": model_identity(cell.model, trained),
+        "seed": spec.seed, "n_boot": spec.n_boot, "audit": spec.audit,
+    }
+
+
+def changed(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """Readable names of the identity fields that differ (``[]`` when equal)."""
+    if not isinstance(old, dict):
+        return ["ferbench evaluation format"]  # a run written before cell identities existed
+    names: list[str] = []
+    for path in _diff(old, new):
+        name = next((_NAMES[p] for p in _prefixes(path) if p in _NAMES), path)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _diff(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b), key=str)
+                for d in _diff(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))]
+    return [] if a == b else [path]
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = path.split(".")
+    return [".".join(parts[:k]) for k in range(len(parts), 0, -1)]
