@@ -105,7 +105,7 @@ def test_cells_removed_from_the_study_leave_the_report(study):
     _, said = _run(spec, out)
     assert "1 run(s) of cells no longer in the study moved" in said
     assert [p.name for p in (out / "runs").iterdir()] == ["syn__none__identity__fixed"]
-    from ferbench.report.store import runs_frame
+    from ferbench.runs.store import runs_frame
 
     assert runs_frame(out)["model"].tolist() == ["fixed"]
 
