@@ -128,3 +128,57 @@ def test_killed_training_resumes_to_identical_weights(small_csv, tmp_path):
         assert np.array_equal(a[key].numpy(), b[key].numpy()), key
     run = json.loads((killed / "train.json").read_text())
     assert run["cost"]["training"]["interrupted_and_resumed"] is True
+
+
+def _planted_checkpoint(path, marker):
+    import torch
+
+    class Payload:
+        def __reduce__(self):
+            return (eval, (f"open({str(marker)!r}, 'w').write('ran')",))
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": Payload()}, path)  # what a checkpoint looks like, with a payload inside
+    return path
+
+
+def test_planted_resume_checkpoint_runs_no_code(small_csv, tmp_path):
+    out, marker = tmp_path / "run", tmp_path / "MARKER"
+    _planted_checkpoint(out / "checkpoints" / "last.ckpt", marker)
+    with pytest.raises(ValueError, match=r"last\.ckpt: refused: not a plain training checkpoint"):
+        train(_cfg(small_csv, epochs=1), out, resume=True, progress=False)
+    assert not marker.exists()
+    result = runner.invoke(app, ["train", "--model", "tiny_cnn", "--data", str(small_csv), "--out", str(out),
+                                 "--resume", "--epochs", "1"])
+    assert result.exit_code == 2 and "refused: not a plain training checkpoint" in result.output
+    assert not marker.exists()
+
+
+def test_copied_run_folder_loads_its_own_best_checkpoint(small_csv, tmp_path):
+    import shutil
+
+    orig, copy, marker = tmp_path / "orig", tmp_path / "copy", tmp_path / "MARKER"
+    cfg = _cfg(small_csv, epochs=2)
+    train(cfg, orig, progress=False)
+    shutil.copytree(orig, copy)
+    (copy / "model.safetensors").unlink()
+    _planted_checkpoint(orig / "checkpoints" / "best.ckpt", marker)  # the original changes after the copy
+    run = train(cfg, copy, resume=True, progress=False)  # Lightning restores orig's absolute best_model_path
+    assert not marker.exists() and run["status"] == "finished"
+    a, b = load_file(str(orig / "model.safetensors")), load_file(str(copy / "model.safetensors"))
+    assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+
+
+def test_checkpoint_paths_stay_inside_the_run_folder(tmp_path):
+    from ferbench.train.checkpoints import inside
+
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    (folder / "best.ckpt").write_bytes(b"x")
+    assert inside(folder, "/elsewhere/old-run/checkpoints/best.ckpt") == (folder / "best.ckpt").resolve()
+    (tmp_path / "secret.ckpt").write_bytes(b"x")
+    (folder / "link.ckpt").symlink_to(tmp_path / "secret.ckpt")
+    with pytest.raises(ValueError, match="leads outside"):
+        inside(folder, folder / "link.ckpt")
+    with pytest.raises(FileNotFoundError, match="no such checkpoint in this run folder"):
+        inside(folder, "/elsewhere/other.ckpt")

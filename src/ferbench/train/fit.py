@@ -26,6 +26,7 @@ from ..models.checkpoint import save_checkpoint
 from ..models.config import ModelConfig, Preprocess
 from ..utils.provenance import now, versions
 from ..utils.io import sha256_file, sha256_json, write_json
+from .checkpoints import inside, load_ckpt
 from .config import TrainConfig
 
 TRAIN_JSON, HISTORY = "train.json", "history.jsonl"
@@ -80,6 +81,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
             raise ValueError(f"{out}: --resume with a different configuration than the interrupted run")
         if not (ckpt_dir / "last.ckpt").exists():
             resume = False  # interrupted before the first epoch ended: start over
+        else:
+            load_ckpt(ckpt_dir / "last.ckpt")  # refuse a planted or damaged file before Lightning touches it
     elif (ckpt_dir / "last.ckpt").exists():
         raise ValueError(f"{out} already holds a training run; pass --resume to continue it or choose a new --out")
     if not resume:
@@ -135,12 +138,14 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
         with PhaseMeter("training", batch_size=cfg.batch_size, precision=precision) as meter:
-            trainer.fit(module, train_loader, val_loader, ckpt_path="last" if resume else None)
+            trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_dir / "last.ckpt" if resume else None,
+                        weights_only=True)
     history = [json.loads(line) for line in (out / HISTORY).read_text().splitlines()] if (out / HISTORY).exists() else []
     meter.set_items(len(train_ds) * len(history))
 
-    best_path = checkpoint.best_model_path or str(ckpt_dir / "best.ckpt")
-    state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+    # a resumed run restores Lightning's absolute best_model_path, which in a copied folder is the original's
+    best_path = inside(ckpt_dir, checkpoint.best_model_path or "best.ckpt")
+    state = load_ckpt(best_path)["state_dict"]
     state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
     best = max(history, key=lambda h: h.get("val_accuracy", -1)) if history else {}
     pre_cfg = Preprocess(input_size=cfg.input_size, in_chans=cfg.in_chans, mean=cfg.mean, std=cfg.std)
