@@ -6,11 +6,27 @@ its package lazily so that ``list_*`` sees every built-in entry without import-o
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
 T = TypeVar("T", bound=Callable[..., Any])
+
+
+class UnknownNameError(KeyError):
+    """An unknown plug-in name. A KeyError (callers catch it as one) whose text is the plain message: KeyError
+    itself prints its argument quoted."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def unknown_name(kind: str, name: str, known: list[str]) -> UnknownNameError:
+    """``unknown model 'resnet5'; did you mean resnet50? known: ...``, suggestions by difflib."""
+    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return UnknownNameError(f"unknown {kind} {name!r}{hint} (known: {', '.join(known) or 'none'})")
 
 
 @dataclass
@@ -51,8 +67,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            known = ", ".join(sorted(self._entries)) or "none"
-            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}") from None
+            raise unknown_name(self.kind, name, sorted(self._entries)) from None
 
     def names(self, **filters: Any) -> list[str]:
         self._load_builtins()

@@ -36,14 +36,35 @@ def load_checkpoint(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tens
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such checkpoint")
     sidecar = path.with_suffix(".json")
+    state, meta = read_safetensors(path)
     if sidecar.exists():
         config = ModelConfig.model_validate(json.loads(sidecar.read_text()))
     else:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
         if "ferbench_config" not in meta:
             raise ValueError(f"{path}: no {sidecar.name} beside it and no ferbench config in its metadata")
         config = ModelConfig.model_validate_json(meta["ferbench_config"])
-    return config, load_file(str(path)), sha256_file(path)
+    return config, state, sha256_file(path)
+
+
+def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors, metadata) of a .safetensors file; any other file (a pickle, HDF5, a truncated download) is a
+    ValueError naming it, never a bare SafetensorError."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+        return load_file(str(path)), meta
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable .safetensors checkpoint ({exc}); ferbench checkpoints are "
+                         "written by `ferbench train`; other formats need their model family (ferbench models "
+                         "list)") from None
+
+
+def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path, arch: str) -> None:
+    """``module.load_state_dict(state)`` with an error that names the file instead of a page of tensor names."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())
+        raise ValueError(f"{path}: its weights do not fit the {arch!r} architecture: {detail[:300]}") from None

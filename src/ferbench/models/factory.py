@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, load_weights
 from .registry import DEFAULT_MODEL, MODELS, builds_module
 from .torch_predictor import TorchPredictor
 
@@ -27,7 +27,7 @@ def load_checkpoint_predictor(path: str | Path, expect_arch: str | None = None, 
         raise ValueError(f"{path} is a {config.arch!r} checkpoint, not {expect_arch!r}")
     module = create_model(config.arch, num_classes=config.num_classes, in_chans=config.preprocess.in_chans,
                           input_size=config.preprocess.input_size, **config.arch_kwargs)
-    module.load_state_dict(state)
+    load_weights(module, state, path, config.arch)
     return TorchPredictor(module, config, name=options.pop("name", None) or config.arch, weights_sha256=digest,
                           weights_path=str(path), **options)
 

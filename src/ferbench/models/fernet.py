@@ -68,7 +68,7 @@ def fernet(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, pretra
            depths: tuple[int, ...] | list[int] = (2, 2, 2), drop_rate: float = 0.3, **kw) -> nn.Module:
     model = FERNet(num_classes, in_chans, stem, tuple(widths), tuple(depths), drop_rate)
     if pretrained is not None:
-        from safetensors.torch import load_file
+        from .checkpoint import load_weights, read_safetensors
 
-        model.load_state_dict(load_file(pretrained))
+        load_weights(model, read_safetensors(pretrained)[0], pretrained, "fernet")
     return model
