@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import data, evaluate, models, predict, report, run, train
+from . import data, evaluate, models, predict, report, run, teacher, train
 from . import restore as restore_cli
 from . import vlm as vlm_cli
 
@@ -23,6 +23,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
 app.command("train")(train.train_command)
 app.command("eval")(evaluate.eval_command)
+app.command("teacher-targets")(teacher.teacher_command)
 app.command("compare")(evaluate.compare_command)
 app.command("run")(run.run_command)
 app.command("predict")(predict.predict_command)

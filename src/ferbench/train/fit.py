@@ -28,6 +28,7 @@ from ..utils.provenance import now, versions
 from ..utils.io import sha256_file, sha256_json, write_json
 from .checkpoints import inside, load_ckpt
 from .config import TrainConfig
+from .inputs import input_file_hashes, training_faces, uses_extras
 
 TRAIN_JSON, HISTORY = "train.json", "history.jsonl"
 
@@ -73,7 +74,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdverts())
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    config_hash = sha256_json(cfg.result_affecting())
+    file_hashes = input_file_hashes(cfg)  # pretrained weights, FER+ votes, teacher: their content, not their path
+    config_hash = sha256_json({**cfg.result_affecting(), **file_hashes})
     ckpt_dir = out / "checkpoints"
     if resume:
         previous = json.loads((out / TRAIN_JSON).read_text()) if (out / TRAIN_JSON).exists() else {}
@@ -104,7 +106,12 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     sampler = EpochSampler(len(train_ds), cfg.seed,
                            weights=weights[train_ds.labels] if cfg.balance == "sampler" else None)
     soft = cfg.label_mode == "soft" and cfg.ferplus is not None
-    train_loader = DataLoader(FaceDataset(train_ds, cfg.augment, cfg.seed, soft), batch_size=cfg.batch_size,
+    extras: dict = {}
+    if uses_extras(cfg):
+        train_faces, extras = training_faces(cfg, train_ds, ds, soft)
+    else:
+        train_faces = FaceDataset(train_ds, cfg.augment, cfg.seed, soft)
+    train_loader = DataLoader(train_faces, batch_size=cfg.batch_size,
                               sampler=sampler, num_workers=cfg.num_workers, drop_last=len(train_ds) > cfg.batch_size,
                               persistent_workers=cfg.num_workers > 0)
     val_loader = DataLoader(FaceDataset(val_ds, None, cfg.seed, soft), batch_size=max(cfg.batch_size, 256),
@@ -129,7 +136,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
         log_every_n_steps=max(1, min(50, len(train_loader))),
     )
     run = {"ferbench_run": 1, "kind": "train", "status": "running", "started": now(), "config": cfg.model_dump(mode="json"),
-           "config_hash": config_hash, "seed": cfg.seed, "versions": versions(), "machine": machine_info(),
+           "config_hash": config_hash, "input_files": file_hashes, "training_inputs": extras, "seed": cfg.seed,
+           "versions": versions(), "machine": machine_info(),
            "dataset": {"source": ds.source, "source_sha256": ds.source_hash, "train": {"split": cfg.train_split,
                        "n": len(train_ds), "fingerprint": train_ds.fingerprint}, "val": {"split": cfg.val_split,
                        "n": len(val_ds), "fingerprint": val_ds.fingerprint}}}

@@ -13,6 +13,7 @@ from ..models.config import Preprocess
 from ..models.preprocess import normalize_batch
 from .config import TrainConfig
 from .data import _seed
+from .losses import distillation_kl, js_divergence
 
 
 def mix_batch(x: torch.Tensor, y: torch.Tensor, mixup: float, cutmix: float, gen: torch.Generator):
@@ -56,19 +57,43 @@ class FERModule(L.LightningModule):
     def _targets(self, y: torch.Tensor) -> torch.Tensor:
         return y if y.ndim == 2 else F.one_hot(y, NUM_CLASSES).float()
 
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        x = normalize_batch(x, self.pre)
+        return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
+
+    def on_fit_start(self) -> None:
+        if self.cfg.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+
     def training_step(self, batch, batch_idx: int):
         # Dropout and mixup draw from the global RNG: seed it from the step so a resumed run matches.
         seed = _seed(self.cfg.seed, 1, self.global_step)
         torch.manual_seed(seed) if x_on_gpu(batch) else torch.default_generator.manual_seed(seed)
-        x, y = batch
-        x = normalize_batch(x, self.pre)
+        x, y, *rest = batch  # extras, in this order, when configured: teacher probabilities, degraded view
+        teacher = rest.pop(0) if self.cfg.targets.teacher else None
+        second = rest.pop(0) if self.cfg.degrade.consistency > 0 else None
+        x = self._input(x)
         target = self._targets(y)
         aug = self.cfg.augment
         if aug.mixup > 0 or aug.cutmix > 0:
             gen = torch.Generator().manual_seed(_seed(self.cfg.seed, 2, self.global_step))
-            x, target = mix_batch(x, target, aug.mixup, aug.cutmix, gen)
-        logits = self(x)
+            both = target if teacher is None else torch.cat([target, teacher], dim=1)  # one mix for both
+            x, both = mix_batch(x, both, aug.mixup, aug.cutmix, gen)
+            target, teacher = (both, None) if teacher is None else both.split(NUM_CLASSES, dim=1)
+        if second is not None:  # one forward pass for both views (as AugMix): batch norm sees them together
+            logits, logits_second = self(torch.cat([x, self._input(second)])).chunk(2)
+        else:
+            logits = self(x)
         loss = F.cross_entropy(logits, target, weight=self.class_weight, label_smoothing=self.cfg.label_smoothing)
+        t = self.cfg.targets
+        if teacher is not None:
+            kd = distillation_kl(logits, teacher, t.temperature)
+            loss = (1 - t.distill_weight) * loss + t.distill_weight * kd
+            self.log("kd", kd)
+        if second is not None:
+            js = js_divergence(logits, logits_second)
+            loss = loss + self.cfg.degrade.consistency * js
+            self.log("js", js)
         self.train_acc(logits.argmax(1), target.argmax(1))
         self.log("loss", loss, prog_bar=True)
         self.log("acc", self.train_acc, prog_bar=True, on_step=True, on_epoch=True)
@@ -76,7 +101,7 @@ class FERModule(L.LightningModule):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         x, y = batch
-        logits = self(normalize_batch(x, self.pre))
+        logits = self(self._input(x))
         target = self._targets(y)
         loss = F.cross_entropy(logits, target)
         hard = target.argmax(1)
