@@ -16,7 +16,8 @@ import torch
 sys.path.insert(0, os.environ.get("EFFNET_LITE_REF", "/tmp/ref"))
 from efficientnet_lite_pytorch import EfficientNet  # noqa: E402
 from ferbench.models import create_model  # noqa: E402
-from ferbench.models.efficientnet_lite import map_efficientnet_pytorch_keys, package_weights, timm_block_names  # noqa: E402,E501
+from ferbench.models.efficientnet_lite import (  # noqa: E402
+    map_efficientnet_pytorch_keys, package_weights, timm_block_names)
 import timm  # noqa: E402
 
 torch.manual_seed(0)
@@ -35,12 +36,15 @@ for n in (0, 1, 2):
     x = torch.randn(4, 3, size, size)
     with torch.no_grad():
         a, b = t(x), ref(x)
-        plain = timm.create_model(name); plain.load_state_dict(mapped); plain.eval()
-        c = plain(x)
+        plain = timm.create_model(name)
+        plain.load_state_dict(mapped)
+        c = plain.eval()(x)
         # our registered model at a face size: 1-channel (summed stem) equals 3-channel replicated
         g = torch.randn(3, 1, 96, 96)
-        m3 = create_model(name, pretrained="auto", in_chans=3).eval(); m1 = create_model(name, pretrained="auto", in_chans=1).eval()
+        m3 = create_model(name, pretrained="auto", in_chans=3).eval()
+        m1 = create_model(name, pretrained="auto", in_chans=1).eval()
         d1 = (m3.forward_features(g.expand(-1, 3, -1, -1)) - m1.forward_features(g)).abs().max().item()
-    print(f"{name}: {len(sd)} tensors, all mapped, shapes match; max |timm tf_ - reference| = {(a-b).abs().max():.2e} "
-          f"(logit scale {b.abs().max():.1f}); top-1 agree {(a.argmax(1)==b.argmax(1)).float().mean():.0%}; "
-          f"plain-padding efficientnet_{name[-5:]} differs by {(c-b).abs().max():.2e}; gray 1ch vs 3ch {d1:.2e}")
+    print(f"{name}: {len(sd)} tensors, all mapped, shapes match; "
+          f"max |timm tf_ - reference| = {(a - b).abs().max():.2e} "
+          f"(logit scale {b.abs().max():.1f}); top-1 agree {(a.argmax(1) == b.argmax(1)).float().mean():.0%}; "
+          f"plain-padding efficientnet_{name[-5:]} differs by {(c - b).abs().max():.2e}; gray 1ch vs 3ch {d1:.2e}")

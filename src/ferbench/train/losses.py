@@ -17,8 +17,8 @@ def temper(probs: torch.Tensor, temperature: float) -> torch.Tensor:
 
 
 def distillation_kl(student_logits: torch.Tensor, teacher_probs: torch.Tensor, temperature: float) -> torch.Tensor:
-    """T² · KL(teacher_T ‖ student_T), mean over the batch. The T² keeps its gradient on the scale of the hard-label
-    term as T changes (Hinton et al.)."""
+    """T² · KL(teacher_T ‖ student_T), mean over the batch. The T² keeps its gradient on the scale of the
+    hard-label term as T changes (Hinton et al.)."""
     target = temper(teacher_probs, temperature)
     log_student = F.log_softmax(student_logits / temperature, dim=1)
     kl = F.kl_div(log_student, target, reduction="batchmean")
