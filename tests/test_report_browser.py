@@ -14,7 +14,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def _driver(profile: Path):
+def _driver(profile: Path, extra_flags: tuple[str, ...] = ()):
     if not CHROMIUM or not Path(CHROMEDRIVER).exists():
         pytest.skip("Debian chromium / chromium-driver not installed (apt-get install chromium chromium-driver)")
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (pip install selenium)")
@@ -26,7 +26,7 @@ def _driver(profile: Path):
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}",
-                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"):
+                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>", *extra_flags):
         options.add_argument(flag)
     try:
         return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
