@@ -218,8 +218,9 @@ def test_requests_arriving_together_share_a_forward_pass():
     start, results = threading.Barrier(8), {}
 
     def call(k):
-        start.wait()
-        results[k] = batcher.predict(np.full((1, 48, 48), k, np.uint8)).pred.tolist()
+        with batcher.arriving():  # as the service does while it decodes the request's image
+            start.wait()
+            results[k] = batcher.predict(np.full((1, 48, 48), k, np.uint8)).pred.tolist()
 
     threads = [threading.Thread(target=call, args=(k,)) for k in range(8)]
     for t in threads:
@@ -230,6 +231,17 @@ def test_requests_arriving_together_share_a_forward_pass():
     assert results == {k: [k % 7] for k in range(8)}  # each caller got its own row
     assert sum(model.batches) == 8 and max(model.batches) <= 4 and len(model.batches) <= 3
     assert batcher.stats["calls"] == 8 and batcher.stats["batches"] == len(model.batches)
+
+
+def test_a_lone_request_does_not_wait_for_company():
+    model = Recorder()
+    batcher = BatchingPredictor(model, max_wait_s=2.0)
+    started = time.monotonic()
+    with batcher.arriving():
+        batcher.predict(np.zeros((1, 48, 48), np.uint8))
+    alone = time.monotonic() - started
+    batcher.close()
+    assert alone < 1.0 and model.batches == [1]
 
 
 def test_full_queue_refuses_and_model_errors_reach_every_caller():

@@ -4,10 +4,13 @@
 ``predict.pipeline.analyse`` unchanged. Each ``predict`` call (one request's face crops, from a request
 thread) joins a bounded queue; one worker thread owns the model, takes the first waiting call, gathers more
 for at most ``max_wait_s`` or until ``max_batch`` faces, runs the model once and hands each caller its rows.
+It waits only while announced requests (``arriving``: still decoding or detecting) may yet join, so a lone
+request never pays ``max_wait_s``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -38,11 +41,32 @@ class BatchingPredictor(Predictor):
         self.max_batch, self.max_wait_s, self.timeout_s = max_batch, max_wait_s, timeout_s
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_queue)
         self.stats = {"calls": 0, "batches": 0, "faces": 0, "largest_batch": 0}
+        self._pending, self._lock, self._local = 0, threading.Lock(), threading.local()
         self._thread = threading.Thread(target=self._run, name="ferbench-serve-batcher", daemon=True)
         self._thread.start()
 
+    @contextlib.contextmanager
+    def arriving(self):
+        """Announce, for this thread, a request that will probably call ``predict`` soon."""
+        self._add_pending(+1)
+        self._local.announced = True
+        try:
+            yield
+        finally:
+            self._settle()
+
+    def _add_pending(self, delta: int) -> None:
+        with self._lock:
+            self._pending += delta
+
+    def _settle(self) -> None:
+        if getattr(self._local, "announced", False):
+            self._local.announced = False
+            self._add_pending(-1)
+
     def predict(self, images: np.ndarray) -> Prediction:
         job = _Job(np.asarray(images))
+        self._settle()  # before queueing, so the worker never waits for the very job it already holds
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -75,6 +99,8 @@ class BatchingPredictor(Predictor):
             jobs, n, stop = [first], len(first.images), False
             deadline = time.monotonic() + self.max_wait_s
             while n < self.max_batch:
+                if not self._pending and self._queue.empty():
+                    break  # nobody else is on the way: run now
                 try:
                     job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:

@@ -80,11 +80,12 @@ class PredictService:
     def predict(self, data: bytes, detect: str = "auto", filename: str | None = None) -> dict[str, Any]:
         if detect not in DETECT_MODES:
             raise InputError(400, f"detect={detect!r}: expected one of {', '.join(DETECT_MODES)}")
-        gray, rgb = decode_image(data, self.config.max_pixels)
-        try:
-            frame = analyse(Frame(client_name(filename), gray, rgb), self.batcher, detect=detect)
-        except Busy as exc:
-            raise InputError(503, str(exc)) from None
+        with self.batcher.arriving():
+            gray, rgb = decode_image(data, self.config.max_pixels)
+            try:
+                frame = analyse(Frame(client_name(filename), gray, rgb), self.batcher, detect=detect)
+            except Busy as exc:
+                raise InputError(503, str(exc)) from None
         return frame.record()
 
     def close(self) -> None:
