@@ -298,3 +298,15 @@ def test_predict_matches_ferbench_predict_json_on_a_photo(tmp_path):
             got = c.post("/predict", files={"file": ("grace_hopper.jpg", f, "image/jpeg")}).json()
         assert got == {**expected, "path": "grace_hopper.jpg"}
         assert c.get("/models").json()["models"][0]["accuracy"] == 0.6768
+
+
+def test_serve_command_refuses_bad_options_cleanly():
+    from typer.testing import CliRunner
+
+    from ferbench.cli.main import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["serve", "--model", "no_such_model"])
+    assert result.exit_code == 2 and "no_such_model" in result.output
+    result = runner.invoke(app, ["serve", "--model", "fernet", "--log-level", "loud"])
+    assert result.exit_code == 2 and "--log-level" in result.output
