@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # The top folders of ferbench in two tiers: the library and the tools built on it.
 LOWER = {"data", "runs", "metrics", "cost", "utils", "models", "degrade", "restore", "stages", "train", "predict",
          "emotions", "registry"}
-HIGHER = {"study", "report", "cli"}
+HIGHER = {"study", "report", "cli", "serve"}
 
 
 def _module_name(path: Path, src: Path) -> str:
