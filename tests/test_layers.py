@@ -87,3 +87,14 @@ def test_the_checker_sees_a_lower_to_higher_import(tmp_path):
     graph = import_graph(pkg)
     assert graph["ferbench.data.x"] == {"ferbench.study.x"}
     assert graph["ferbench.study.y"] == {"ferbench.data.x"}
+
+
+def test_degrade_runs_as_a_stage_without_restore():
+    reached, todo = set(), [m for m in import_graph() if _layer(m) == "degrade"]
+    graph = import_graph()
+    while todo:
+        module = todo.pop()
+        for dep in graph[module] - reached:
+            reached.add(dep)
+            todo.append(dep)
+    assert not {m for m in reached if _layer(m) == "restore"}, "degrade reaches restore through its imports"

@@ -17,9 +17,9 @@ import torch
 from conftest import ROOT, synthetic_faces, write_fer_csv
 from ferbench.data import Dataset, load_dataset
 from ferbench.restore import create_restorer, load_restored, restore_dataset
-from ferbench.restore.runner import stage_key
-from ferbench.restore.stage import ShardWorker, StageSpec
-from ferbench.restore.store import MANIFEST, shard_name
+from ferbench.stages.runner import stage_key
+from ferbench.stages.spec import ShardWorker, StageSpec
+from ferbench.stages.store import MANIFEST, shard_name
 from test_restore import NARROW_GFPGAN
 
 

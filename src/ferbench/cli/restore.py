@@ -96,7 +96,7 @@ def degrade_command(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON to stdout."),
 ) -> None:
     """Degrade every face of DATA (ImageNet-C style severities; see restore-list), written like restore."""
-    from ..restore.runner import degrade_dataset
+    from ..degrade import degrade_dataset
 
     ds = load(data, split, on_bad, limit=limit)
     try:
@@ -158,7 +158,7 @@ def quality_command(
     from ..restore import restore_dataset
     from ..restore.grid import sample_grid
     from ..restore.quality import image_quality, label_flips, predict_all
-    from ..restore.runner import degrade_dataset
+    from ..degrade import degrade_dataset
 
     original = load(data, split, on_bad, limit=limit)
     try:

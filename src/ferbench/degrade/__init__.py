@@ -9,7 +9,7 @@ __all__ = ["SEVERITIES", "degrade_dataset", "degrade_images", "get_degradation_e
 
 def __getattr__(name: str):
     if name == "degrade_dataset":
-        from ..restore.runner import degrade_dataset
+        from .stage import degrade_dataset
 
         return degrade_dataset
     raise AttributeError(name)

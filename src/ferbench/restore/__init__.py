@@ -7,9 +7,13 @@ __all__ = ["Restorer", "RestorerParams", "RestorerUnavailable", "create_restorer
            "list_restorers", "register_restorer", "restore_dataset", "load_restored"]
 
 
-def __getattr__(name: str):  # the runner pulls in rich and the cost meter: import it only when used
-    if name in ("restore_dataset", "load_restored"):
-        from . import runner
+def __getattr__(name: str):  # the stage runner pulls in the cost meter: import it only when used
+    if name == "restore_dataset":
+        from .stage import restore_dataset
 
-        return getattr(runner, name)
+        return restore_dataset
+    if name == "load_restored":
+        from ..stages.runner import load_job
+
+        return load_job
     raise AttributeError(name)

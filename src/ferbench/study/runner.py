@@ -18,10 +18,8 @@ interrupted cell resumes from its predictions. One ``ferbench run`` at a time wr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
 
@@ -248,23 +246,18 @@ def _retire_orphans(root: Path, current: set[str], say: Callable[[str], None]) -
 
 def _execute(spec_json: str, pending: list[Cell], root: Path, workers: int, executor: str,
              identities: dict[str, dict[str, Any]]):
+    """Cells as they finish, on the executor shared with the stage runner (spawned pool or Ray tasks)."""
+    from ..stages.executors import run_tasks_on_ray, spawn_pool, threads_per_worker, unordered
+
     ident = {c.id: json.dumps(identities[c.id]) for c in pending}
     if executor == "ray":
-        import ray
-
-        if not ray.is_initialized():
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        remote = ray.remote(num_cpus=1)(run_cell)
-        refs = [remote.remote(spec_json, c.id, str(root), ident[c.id], 1) for c in pending]
-        while refs:
-            ready, refs = ray.wait(refs, num_returns=1)
-            yield ray.get(ready[0])
+        yield from run_tasks_on_ray(run_cell, [(spec_json, c.id, str(root), ident[c.id], 1) for c in pending],
+                                    workers)
     elif workers > 1:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(run_cell, spec_json, c.id, str(root), ident[c.id], threads) for c in pending]
-            for f in as_completed(futures):
-                yield f.result()
+        threads = threads_per_worker(workers)
+        with spawn_pool(workers) as pool:
+            yield from unordered(pool, run_cell, [(spec_json, c.id, str(root), ident[c.id], threads)
+                                                  for c in pending], 2 * workers)
     elif executor == "local":
         for c in pending:
             yield run_cell(spec_json, c.id, str(root), ident[c.id])

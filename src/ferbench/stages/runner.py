@@ -1,10 +1,11 @@
-"""Run a restorer or a degradation over a dataset: content-addressed, sharded, resumable, parallel.
+"""Run a stage (a restorer or a degradation) over a dataset: content-addressed, sharded, resumable, parallel.
 
 The cache key hashes the dataset fingerprint, the stage description (restorer name, every parameter, the
 weights' SHA-256, the versions of the libraries that compute it, output size and channels; or degradation,
 severity and seed) and the shard size. Without ``out_dir`` the job lives in ``$FERBENCH_CACHE/<kind>/<key>``,
-so asking twice for the same thing computes it once. See :mod:`ferbench.restore.store` for the on-disk
-guarantees and :mod:`ferbench.restore.executors` for where shards run.
+so asking twice for the same thing computes it once. See :mod:`ferbench.stages.store` for the on-disk
+guarantees and :mod:`ferbench.stages.executors` for where shards run. ``restore_dataset`` and
+``degrade_dataset`` (in ``ferbench.restore`` and ``ferbench.degrade``) are the entry points.
 """
 
 from __future__ import annotations
@@ -21,50 +22,15 @@ import numpy as np
 from ..data.dataset import Dataset
 from ..utils.io import cache_dir, sha256_json, to_json
 from .executors import EXECUTORS, run_in_pool, run_in_process, run_on_ray
-from .stage import ShardWorker, StageSpec
+from .spec import ShardWorker, StageSpec, stage_module
 from .store import FORMAT, ShardStore
 
 SHARD_SIZE = 512
 SHARD_BYTES = 256 * 2**20  # cap on one shard's images, so 512-px outputs do not make 400 MB shards
 
 
-def restore_dataset(ds: Dataset, restorer: Any, params: dict[str, Any] | None = None,
-                    weights: str | Path | None = None, out_dir: str | Path | None = None, workers: int = 1,
-                    executor: str = "local", size: int | None = None, channels: int | None = None,
-                    shard_size: int = SHARD_SIZE, progress: bool = False) -> Dataset:
-    """A new Dataset whose images are ``ds``'s restored by ``restorer`` (a name, or a built Restorer); same
-    ids, labels and splits; ``options["restore"]`` records the restorer, parameters and weights hash, so the
-    fingerprint differs from ``ds``'s. ``size`` defaults to the input size."""
-    from .base import Restorer
-    from .registry import create_restorer
-
-    params = dict(params or {})
-    if weights is not None:
-        params["weights"] = str(weights)
-    r = restorer if isinstance(restorer, Restorer) else create_restorer(restorer, **params)
-    spec = StageSpec("restore", r.name, r.worker_params(), size, channels)
-    chans = channels or (3 if r.output == "rgb" or ds.images.ndim == 4 else 1)
-    out_hw = (size, size) if isinstance(size, int) else (tuple(size) if size else ds.image_size)
-    return run_stage(ds, spec, out_dir, workers, executor, _cap(shard_size, out_hw, chans), progress, restorer=r)
-
-
-def degrade_dataset(ds: Dataset, name: str, severity: int, seed: int = 0, out_dir: str | Path | None = None,
-                    workers: int = 1, executor: str = "local", shard_size: int = SHARD_SIZE,
-                    progress: bool = False, in_memory: bool = True) -> Dataset:
-    """A new Dataset with degradation ``name`` at ``severity`` applied (deterministic given ``seed``).
-    Computed in memory (it is cheap) unless ``in_memory`` is False, ``out_dir`` is given or another executor
-    is asked for; then it runs as a sharded job like a restoration (cached under ``$FERBENCH_CACHE/degrade``)."""
-    spec = StageSpec("degrade", name, {"severity": int(severity), "seed": int(seed)})
-    if in_memory and out_dir is None and executor == "local" and workers <= 1:
-        worker = ShardWorker(spec)
-        key = stage_key(ds, worker.description)
-        _, images, _ = worker.run(0, ds.images)
-        return derive(ds, images, spec, worker.description, key)
-    chans = 3 if ds.images.ndim == 4 else 1
-    return run_stage(ds, spec, out_dir, workers, executor, _cap(shard_size, ds.image_size, chans), progress)
-
-
-def _cap(shard_size: int, hw: tuple[int, int], channels: int) -> int:
+def shard_cap(shard_size: int, hw: tuple[int, int], channels: int) -> int:
+    """``shard_size`` capped so that one shard's output stays under SHARD_BYTES."""
     return max(1, min(shard_size, SHARD_BYTES // (hw[0] * hw[1] * channels)))
 
 
@@ -75,12 +41,7 @@ def stage_key(ds: Dataset, description: dict[str, Any]) -> str:
 
 def derive(ds: Dataset, images: np.ndarray, spec: StageSpec, description: dict[str, Any], key: str) -> Dataset:
     """``ds`` with new images and the stage recorded in its options (so its fingerprint changes)."""
-    record = {"name": spec.name, "key": key}
-    if spec.kind == "restore":
-        r = description["restorer"]
-        record.update(params=r["params"], weights_sha256=r["weights_sha256"], size=spec.size, channels=spec.channels)
-    else:
-        record.update(severity=description["severity"], seed=description["seed"])
+    record = {"name": spec.name, "key": key, **stage_module(spec.kind).record(spec, description)}
     # JSON round trip: a job read back from disk must give the same fingerprint as the one computed in memory
     options = json.loads(to_json({**ds.options, spec.kind: record}))
     return replace(ds, images=images, name=f"{ds.name}+{spec.name}", options=options)
@@ -88,8 +49,9 @@ def derive(ds: Dataset, images: np.ndarray, spec: StageSpec, description: dict[s
 
 def run_stage(ds: Dataset, spec: StageSpec, out_dir: str | Path | None = None, workers: int = 1,
               executor: str = "local", shard_size: int = SHARD_SIZE, progress: bool = False,
-              restorer: Any = None) -> Dataset:
-    """Run (or resume, or read from cache) ``spec`` over ``ds`` and return the derived Dataset."""
+              prebuilt: Any = None) -> Dataset:
+    """Run (or resume, or read from cache) ``spec`` over ``ds`` and return the derived Dataset. ``prebuilt``:
+    the stage's object already built by the caller (a Restorer), used when the shards run in this process."""
     from ..cost import PhaseMeter, machine_info
     from ..utils.provenance import now
 
@@ -97,7 +59,7 @@ def run_stage(ds: Dataset, spec: StageSpec, out_dir: str | Path | None = None, w
         raise ValueError(f"unknown executor {executor!r} ({', '.join(EXECUTORS)})")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, not {workers}")
-    local = ShardWorker(spec, restorer=restorer) if (executor == "local" and workers == 1) or restorer else None
+    local = ShardWorker(spec, prebuilt=prebuilt) if (executor == "local" and workers == 1) or prebuilt else None
     description = local.description if local else ShardWorker(spec).description
     key = stage_key(ds, description)
     store = ShardStore(out_dir or cache_dir(spec.kind, key[:32]))
@@ -132,7 +94,7 @@ def run_stage(ds: Dataset, spec: StageSpec, out_dir: str | Path | None = None, w
             job["runs"].append({"started": started, **this_run})
             job.update(status="complete", cost=_total_cost(store), machine=machine_info())
             store.write_job(job)
-    result = load_restored(store.path)
+    result = load_job(store.path)
     return replace(result, report={**result.report, "this_run": this_run})
 
 
@@ -178,7 +140,7 @@ def _total_cost(store: ShardStore) -> dict[str, Any]:
             "peak_rss_mb": max((s["cost"]["peak_rss_mb"] for s in shards), default=None)}
 
 
-def load_restored(path: str | Path) -> Dataset:
+def load_job(path: str | Path) -> Dataset:
     """The Dataset a finished job directory holds (every shard verified against the manifest)."""
     store = ShardStore(path)
     job = store.read_job()
