@@ -1,0 +1,57 @@
+"""The EfficientNet-Lite0 recipes train: two optimiser steps on a few hundred synthetic faces at a tiny input size,
+with every part the recipe names (ImageNet-format weights, FER+ votes, a teacher file, degradations)."""
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT, synthetic_faces, write_fer_csv
+from ferbench.data import load_dataset
+from ferbench.train import TrainConfig
+from ferbench.train.fit import train
+from ferbench.train.targets import write_teacher_probs
+from test_efficientnet_lite import _as_efficientnet_pytorch
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    import timm
+
+    tmp = tmp_path_factory.mktemp("recipe")
+    images, labels = synthetic_faces(240, size=48, seed=5)
+    csv = write_fer_csv(tmp / "d.csv", images, labels, ["Training"] * 200 + ["PublicTest"] * 40)
+    weights = tmp / "efficientnet-lite0-synthetic.pth"
+    torch.save(_as_efficientnet_pytorch(timm.create_model("tf_efficientnet_lite0")), weights)
+    teacher = write_teacher_probs(lambda im: np.full((len(im), 7), 1 / 7, np.float32), load_dataset(csv), "Training",
+                                  tmp / "teacher.safetensors")
+    header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+    votes = tmp / "fer2013new.csv"
+    votes.write_text("\n".join([header] + ["Training,x.png,3,7,0,0,0,0,0,0,0,0"] * 260) + "\n")
+    return {"data": str(csv), "pretrained": str(weights), "teacher": str(teacher), "votes": str(votes)}
+
+
+def _recipe(name: str) -> dict:
+    return yaml.safe_load((ROOT / "recipes" / name).read_text())
+
+
+def test_robust_recipe_is_the_clean_one_plus_degradations():
+    clean, robust = _recipe("effnet_lite0.yaml"), _recipe("effnet_lite0_robust.yaml")
+    TrainConfig.model_validate({**clean, "data": "x.csv"})
+    assert set(robust) - set(clean) == {"degrade"}
+    differ = {k for k in clean if clean[k] != robust[k]}
+    assert differ <= {"epochs", "max_minutes"}, differ
+
+
+def test_robust_recipe_trains_two_steps(inputs, tmp_path):
+    spec = _recipe("effnet_lite0_robust.yaml")
+    assert spec["model"] == "efficientnet_lite0" and spec["pretrained"] == "auto"
+    spec.update(data=inputs["data"], pretrained=inputs["pretrained"], input_size=32, batch_size=100, epochs=1,
+                max_minutes=None, threads=1)
+    spec["targets"].update(teacher=inputs["teacher"], ferplus_votes=inputs["votes"])
+    run = train(TrainConfig.model_validate(spec), tmp_path / "run", progress=False)
+    assert run["status"] == "finished" and run["best"]["step"] == 2  # 200 faces / batch 100
+    assert {"pretrained_sha256", "teacher_sha256", "ferplus_votes_sha256"} == set(run["input_files"])
+    assert run["training_inputs"]["degrade"]["held_out_kinds"] == ["gaussian_blur", "low_brightness", "occlusion"]
