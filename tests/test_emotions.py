@@ -54,3 +54,24 @@ def test_every_canonical_name_maps_to_itself_and_its_index():
 ])
 def test_parse_answer(answer, expected):
     assert parse_answer(answer) == expected
+
+
+def test_two_letter_codes_count_only_as_a_whole_answer():
+    assert parse_answer("AN") == "angry" and parse_answer("ha") == "happy"
+    assert parse_answer("ha, that is funny") is None
+
+
+def test_denied_emotions_are_not_the_answer():
+    assert parse_answer("There is no fear in this face") is None
+    assert parse_answer("no fear, just surprise") == "surprise"
+
+
+def test_multi_word_synonyms_survive_filler_words():
+    assert to_emotion("the grossed out look") == "disgust"
+    assert to_emotion("a face with no expression") is None  # "with" is not a filler: not a label
+    assert to_emotion("no_expression") == "neutral"
+
+
+def test_unknown_name_error_lists_the_vocabulary():
+    with pytest.raises(KeyError, match="angry, disgust, fear, happy, sad, surprise, neutral"):
+        to_index("cat")

@@ -81,7 +81,7 @@ BAD_CASES = {
     "pixel out of range": (lambda r: r[1].__setitem__(1, "256 " + r[1][1].split(" ", 1)[1]), "row 1 (line 3): pixel value 256 out of range"),
     "label out of range": (lambda r: r[4].__setitem__(0, "7"), "row 4 (line 6): label 7 out of range 0-6"),
     "label not integer": (lambda r: r[0].__setitem__(0, "happy"), "row 0 (line 2): label 'happy' is not an integer"),
-    "unknown usage": (lambda r: r[2].__setitem__(2, "Validation"), "row 2 (line 4): unknown Usage value 'Validation'"),
+    "unknown usage": (lambda r: r[2].__setitem__(2, "Validation"), "row 2 (line 4): unknown Usage value 'Validation' (expected Training, PublicTest, PrivateTest)"),
     "empty pixels": (lambda r: r[1].__setitem__(1, ""), "row 1 (line 3): empty pixels field"),
 }
 

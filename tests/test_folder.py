@@ -139,3 +139,30 @@ def test_sub_folder_inside_a_class_folder_is_not_given_its_label(tmp_path):
         read_image_folder(root)
     ds = read_image_folder(root, on_bad="skip")
     assert len(ds) == 3 and ds.report["skipped"]["ids"] == ["happy/maybe_sad/x.png"]
+
+
+def test_hidden_folders_and_stray_files_are_not_classes_or_splits(tmp_path):
+    root = _make(tmp_path / "h", {"train": {"happy": 1, "sad": 1}})
+    (root / ".cache" / "happy").mkdir(parents=True)  # e.g. a tool's hidden folder at the top
+    (root / "train" / ".ipynb_checkpoints").mkdir()
+    (root / "README.txt").write_text("about this data")
+    (root / "train" / "notes.md").write_text("labels by two raters")
+    ds = read_image_folder(root)
+    assert sorted(ds.ids.tolist()) == ["train/happy/000.png", "train/sad/000.png"]
+    assert ds.labels.tolist() == [INDEX["happy"], INDEX["sad"]] and ds.split_names == ["Training"]
+
+
+def test_layout_errors_name_the_folder_and_the_problem(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "file.png").write_bytes(b"")
+    with pytest.raises(DataError, match="no sub-folders: expected <class>/ or <split>/<class>/ folders") as err:
+        read_image_folder(empty)
+    assert str(empty) in str(err.value)
+    root = _make(tmp_path / "s", {"train": {"happy": 1}})
+    (root / "test").mkdir()
+    with pytest.raises(DataError, match=r"cannot read test/ as a split: it has no class folders; class folders must "
+                                        r"be FER emotions or synonyms \(angry, disgust, fear, happy, sad, surprise, "
+                                        r"neutral\)") as err:
+        read_image_folder(root)
+    assert str(root) in str(err.value)
