@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from conftest import synthetic_faces, write_fer_csv
 from ferbench.cli.main import app
+from ferbench.emotions import INDEX
 from ferbench.models import create_model, list_models
 from ferbench.train import TrainConfig
 from ferbench.train.fit import train
@@ -76,11 +77,69 @@ def test_resume_refuses_other_config_and_fresh_run_refuses_existing(small_csv, t
         train(_cfg(small_csv, epochs=1, lr=0.1), out, resume=True, progress=False)
 
 
-def test_soft_ferplus_labels_and_balancing_options_train(small_csv, tmp_path):
-    for balance in ("weighted_loss", "sampler"):
-        run = train(_cfg(small_csv, epochs=1, balance=balance, optimizer="sgd", scheduler="onecycle",
-                         augment={"cutmix": 1.0}), tmp_path / balance, progress=False)
-        assert run["epochs_run"] == 1
+def test_soft_ferplus_labels_and_balancing_options_train(tmp_path, monkeypatch):
+    import torch.nn.functional as F
+
+    from ferbench.emotions import FERPLUS
+    from ferbench.train import data as train_data
+
+    # 160 Training faces whose FER+ votes make 3 in 4 "happy" (happiness 7, surprise 3) and the rest "sad"
+    # (sadness 6, neutral 4); the FER-2013 labels in the CSV (all 0) must not be used.
+    n_train, n_val = 160, 64
+    images, _ = synthetic_faces(n_train + n_val, size=48, seed=2)
+    csv = write_fer_csv(tmp_path / "fer.csv", images, [0] * len(images),
+                        ["Training"] * n_train + ["PublicTest"] * n_val)
+    happy_votes = {"happiness": 7, "surprise": 3}
+    sad_votes = {"sadness": 6, "neutral": 4}
+    rows = ["Usage,Image name," + ",".join(FERPLUS)]
+    for i in range(len(images)):
+        votes = happy_votes if i % 4 else sad_votes
+        rows.append(f"Training,f{i}.png," + ",".join(str(votes.get(c, 0)) for c in FERPLUS))
+    ferplus = tmp_path / "fer2013new.csv"
+    ferplus.write_text("\n".join(rows) + "\n")
+    soft_happy, soft_sad = np.zeros(7), np.zeros(7)
+    soft_happy[[INDEX["happy"], INDEX["surprise"]]] = [0.7, 0.3]
+    soft_sad[[INDEX["sad"], INDEX["neutral"]]] = [0.6, 0.4]
+
+    seen, loss_weights = [], []  # training targets as drawn, and the class weights the loss got
+    getitem = train_data.FaceDataset.__getitem__
+
+    def spy_getitem(self, item):
+        img, target = getitem(self, item)
+        if self.transform is not None:  # the training set (validation has no augmentation)
+            seen.append(target.numpy())
+        return img, target
+
+    cross_entropy = F.cross_entropy
+
+    def spy_loss(*args, weight=None, **kw):
+        if weight is not None:  # the training loss (validation's has no class weights)
+            loss_weights.append(weight.cpu().numpy())
+        return cross_entropy(*args, weight=weight, **kw)
+
+    monkeypatch.setattr(train_data.FaceDataset, "__getitem__", spy_getitem)
+    monkeypatch.setattr(F, "cross_entropy", spy_loss)
+    happy_share = {}
+    for balance in ("none", "sampler", "weighted_loss"):
+        seen.clear()
+        loss_weights.clear()
+        extra = dict(optimizer="sgd", scheduler="onecycle", augment={"cutmix": 1.0}) if balance == "weighted_loss" else {}
+        run = train(_cfg(csv, epochs=1, balance=balance, ferplus=str(ferplus), label_mode="soft", **extra),
+                    tmp_path / balance, progress=False)
+        assert run["epochs_run"] == 1 and run["dataset"]["train"]["n"] == n_train
+        targets = np.stack(seen)
+        assert targets.shape == (n_train, 7)  # one epoch of soft 7-vectors, not class indices
+        is_happy = np.isclose(targets, soft_happy).all(axis=1)
+        assert (is_happy | np.isclose(targets, soft_sad).all(axis=1)).all()  # exactly the FER+ vote shares
+        happy_share[balance] = is_happy.mean()
+        if balance == "weighted_loss":  # inverse frequency, mean 1 over the classes present: 3 times as much for sad
+            expected = np.zeros(7)
+            expected[[INDEX["happy"], INDEX["sad"]]] = [0.5, 1.5]
+        else:
+            expected = np.ones(7)
+        assert loss_weights and all(np.allclose(w, expected) for w in loss_weights), balance
+    assert happy_share["none"] == 0.75 and happy_share["weighted_loss"] == 0.75  # every face once
+    assert abs(happy_share["sampler"] - 0.5) < 0.15  # the sampler draws both classes about equally
 
 
 TRAIN_SCRIPT = """
