@@ -47,3 +47,79 @@ def test_unknown_names_suggest_close_ones_without_stray_quotes(fer_csv, ckpt):
         with pytest.raises(KeyError) as err:
             registry.get(typo)
         assert str(err.value).startswith(f"unknown {registry.kind} '{typo}'; did you mean {right}")
+
+
+def _csv(tmp_path, usages, header="emotion,pixels,Usage", name="f.csv"):
+    from conftest import synthetic_faces, write_fer_csv
+
+    images, labels = synthetic_faces(len(usages))
+    return write_fer_csv(tmp_path / name, images, labels, usages, header=header)
+
+
+@pytest.mark.parametrize("kind", ["training_only", "no_usage_column"])
+def test_training_rows_are_never_scored_by_default(tmp_path, ckpt, kind):
+    data = _csv(tmp_path, ["Training"] * 8, header="emotion,pixels,Usage" if kind == "training_only"
+                else "emotion,pixels")
+    present = "Training (8 rows)" if kind == "training_only" else "Unsplit (8 rows)"
+    result = _eval("--data", data, "--checkpoint", ckpt, "--out", tmp_path / "run")
+    assert result.exit_code == 2 and not (tmp_path / "run").exists()
+    message = " ".join(result.stderr.split())
+    assert f"has no PublicTest or PrivateTest rows (splits present: {present})" in message and "--split" in message
+    result = _eval("--data", data, "--checkpoint", ckpt, "--out", tmp_path / "run", "--split", present.split()[0])
+    assert result.exit_code == 0, result.output  # asked for explicitly: fine
+    from ferbench.data import DataError, load_dataset
+    from ferbench.study.inputs import eval_split
+    from ferbench.study.spec import DatasetSpec
+
+    with pytest.raises(DataError, match="has no PublicTest or PrivateTest rows"):  # studies' split: auto
+        eval_split(DatasetSpec(path=str(data)), load_dataset(data))
+
+
+@pytest.mark.parametrize("limit", ["0", "-5"])
+def test_limit_below_one_is_refused(fer_csv, ckpt, tmp_path, limit):
+    result = _eval("--data", fer_csv, "--checkpoint", ckpt, "--limit", limit, "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "--limit" in result.output and not (tmp_path / "run").exists()
+    from ferbench.data import load_dataset
+
+    with pytest.raises(ValueError, match="must be a whole number of samples, at least 1"):
+        load_dataset(fer_csv).select("PublicTest", limit=int(limit))
+
+
+def test_on_bad_skip_that_leaves_nothing_is_refused(tmp_path, ckpt):
+    data = tmp_path / "bad.csv"
+    data.write_text("emotion,pixels,Usage\n9,1 2 3,PublicTest\nx,4 5 6,PublicTest\n")
+    for args in (["data", "info", str(data)], ["eval", "-q", "--data", str(data), "--checkpoint", str(ckpt)]):
+        result = runner.invoke(app, [*args, "--on-bad", "skip"])
+        assert result.exit_code == 2 and "no usable rows: all 2 rows are bad" in result.output, result.output
+
+
+def test_exclude_leaked_file_of_the_wrong_shape_is_named_before_any_loading(tmp_path, ckpt):
+    for content in ("[1, 2]", '{"splits": {"PublicTest": [1, 2]}}', "{not json"):
+        clean = tmp_path / "clean.json"
+        clean.write_text(content)
+        result = _eval("--data", tmp_path / "missing.csv", "--checkpoint", tmp_path / "missing.safetensors",
+                       "--exclude-leaked", clean)
+        assert result.exit_code == 2 and str(clean) in result.output, result.output
+        assert "not a clean-split file" in result.output or "cannot read JSON" in result.output
+        assert "missing.csv" not in result.output  # refused before the data (and the model) are loaded
+
+
+def test_split_not_covered_by_the_clean_file_gets_no_deduplicated_number(fer_csv, ckpt, tmp_path):
+    from ferbench.data import load_dataset
+    from ferbench.models import load_predictor
+    from ferbench.runs.evaluate import evaluate
+
+    ds = load_dataset(fer_csv)
+    kept = ds.ids[ds.splits == "PublicTest"].tolist()[:10]
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps({"source_sha256": ds.source_hash, "splits": {"PublicTest": {"kept": kept,
+                                                                                            "excluded": []}}}))
+    result = _eval("--data", fer_csv, "--checkpoint", ckpt, "--split", "Training", "--exclude-leaked", clean,
+                   "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "has no de-duplicated list for Training (it covers PublicTest)" in result.stderr
+    result = _eval("--data", fer_csv, "--checkpoint", ckpt, "--split", "PublicTest", "--exclude-leaked", clean,
+                   "--out", tmp_path / "ok")
+    assert result.exit_code == 0 and json.loads((tmp_path / "ok" / "metrics.json").read_text())["deduplicated"]["n"] == 10
+    metrics = evaluate(load_predictor(None, ckpt), ds.select("Training", limit=5), tmp_path / "lib", {}, n_boot=20,
+                       clean_ids=[], progress=False)
+    assert "deduplicated" not in metrics  # not available, never 0.0 at n = 0

@@ -23,7 +23,7 @@ SplitOpt = typer.Option(None, "--split", "-s", help="Keep only these splits (rep
 FerplusOpt = typer.Option(None, "--ferplus", help="fer2013new.csv: replace labels by FER+ crowd labels.",
                           exists=True, dir_okay=False)
 SizeOpt = typer.Option(None, "--size", help="Image folders only: resize every image to SIZE×SIZE.")
-LimitOpt = typer.Option(None, "--limit", help="Keep the first N samples (after --split), for quick runs.")
+LimitOpt = typer.Option(None, "--limit", min=1, help="Keep the first N samples (after --split), for quick runs.")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

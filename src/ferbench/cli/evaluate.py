@@ -8,8 +8,7 @@ from typing import Optional
 import typer
 
 from ..data.errors import OnBad
-from .common import (FerplusOpt, LimitOpt, OnBadOpt, SizeOpt, console, emit_json, fail, load, load_model, out,
-                     read_json)
+from .common import FerplusOpt, LimitOpt, OnBadOpt, SizeOpt, console, emit_json, fail, load, load_model, out
 
 
 def parse_options(pairs: Optional[list[str]]) -> dict:
@@ -25,13 +24,6 @@ def parse_options(pairs: Optional[list[str]]) -> dict:
     return options
 
 
-def default_split(ds) -> str:
-    for split in ("PrivateTest", "PublicTest"):
-        if split in ds.split_names:
-            return split
-    return ds.split_names[-1]
-
-
 def eval_command(
     data: Path = typer.Option(..., "--data", "-d", help="FER-2013 CSV or image folder to evaluate on."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Registered model name (ferbench models "
@@ -40,7 +32,9 @@ def eval_command(
                                               help="Weights: a ferbench .safetensors checkpoint, or whatever "
                                               "the model family loads (HDF5, a local VLM directory...)."),
     split: Optional[list[str]] = typer.Option(None, "--split", "-s", help="Split(s) to evaluate. Default: "
-                                              "PrivateTest if present, else PublicTest."),
+                                              "PrivateTest if present, else PublicTest, else the one other test "
+                                              "split; a file with only Training/unsplit rows needs an explicit "
+                                              "--split."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: a new folder "
                                            "under runs/). An existing run with the same configuration resumes."),
     exclude_leaked: Optional[Path] = typer.Option(None, "--exclude-leaked", exists=True, dir_okay=False,
@@ -70,13 +64,24 @@ def eval_command(
     from ..runs.evaluate import evaluate
     from ..runs.files import new_run_dir
 
+    from ..data.errors import DataError
+    from ..data.splits import default_split, read_clean_split
+    from ..models.registry import MODELS
+
     if threads:
         torch.set_num_threads(threads)
+    try:  # cheap checks first: a typo must not cost a data and model load
+        clean = read_clean_split(exclude_leaked) if exclude_leaked else None
+        if model is not None:
+            MODELS.get(model)
+    except (DataError, KeyError) as exc:
+        fail(str(exc), code=2)
     with PhaseMeter("preprocessing") as pre:
         ds = load(data, None, on_bad, ferplus, label_mode, size)
-        chosen = split or [default_split(ds)]
         try:
+            chosen = split or [default_split(ds)]
             ds = ds.select(chosen, limit=limit)
+            clean_ids = clean.ids_for(ds, chosen) if clean else None
         except ValueError as exc:
             fail(str(exc), code=2)
     pre.set_items(len(ds))
@@ -86,13 +91,6 @@ def eval_command(
     if tta != "none":
         options["tta"] = tta
     predictor = load_model(model, checkpoint, **options)
-    clean_ids = None
-    if exclude_leaked:
-        clean = read_json(exclude_leaked)
-        if clean.get("source_sha256") != ds.source_hash:
-            fail(f"{exclude_leaked} was written for another file (sha256 {clean.get('source_sha256', '?')[:12]}, "
-                 f"data is {ds.source_hash[:12]})", code=2)
-        clean_ids = [i for s in clean["splits"].values() for i in s["kept"]]
     run_dir = out_dir or new_run_dir("runs", f"{predictor.name}-{'+'.join(chosen)}")
     config = {"model": model, "weights": str(checkpoint) if checkpoint else None, "data": str(data),
               "split": chosen, "limit": limit, "ferplus": str(ferplus) if ferplus else None,

@@ -27,6 +27,7 @@ def run_command(
 
     from ..study.runner import check_missing, run_study
     from ..study.spec import StudySpec, cells
+    from ..data.errors import DataError
     from ..utils.locks import Busy
 
     try:
@@ -46,7 +47,7 @@ def run_command(
     try:
         status = run_study(spec, results, workers=workers, executor=executor, only=only, progress=not quiet,
                            say=lambda m: console.print(m, highlight=False))
-    except (FileNotFoundError, Busy) as exc:
+    except (FileNotFoundError, Busy, DataError) as exc:  # DataError: e.g. split: auto on a Training-only file
         fail(str(exc), code=2)
     summary(status, results)
 

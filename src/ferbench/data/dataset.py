@@ -93,6 +93,8 @@ class Dataset:
                limit: int | None = None) -> "Dataset":
         """Keep the given split(s) and/or ids, in dataset order; ``limit`` keeps the first N (for quick runs).
         An unknown split name is an error that lists the splits present, never an empty dataset."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
+            raise ValueError(f"limit {limit!r}: must be a whole number of samples, at least 1")
         mask = np.ones(len(self), dtype=bool)
         if splits:
             wanted = [canonical_split(s) for s in ([splits] if isinstance(splits, str) else splits)]

@@ -89,6 +89,8 @@ def read_fer_csv(path: str | Path, on_bad: OnBad = OnBad.error, source_hash: str
     for row, problem in sorted(problems.items()):
         handle_bad(on_bad, skipped, str(path), str(row), problem, _where(row))
     keep = np.setdiff1d(np.arange(n), np.fromiter(problems, dtype=np.int64, count=len(problems)))
+    if len(keep) == 0:
+        raise DataError(path, f"no usable rows: all {n} rows are bad ({skipped.summary()['by_problem']})")
     if len(keep) < n:  # a copy of the images only when rows were skipped
         images, labels, splits = images[keep], labels[keep], splits[keep]
     return Dataset(

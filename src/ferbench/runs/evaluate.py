@@ -37,6 +37,8 @@ def evaluate(predictor: Predictor, ds: Dataset, out_dir: str | Path, config: dic
     """Run (or resume) an evaluation and return its metrics."""
     import torch
 
+    if len(ds) == 0:
+        raise ValueError(f"{ds.source}: no samples to evaluate (an empty selection scores nothing)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -128,8 +130,8 @@ def metrics_for_run(out: Path, ds: Dataset, seed: int, n_boot: int, clean_ids: l
         raise RuntimeError(f"{out}: {len(missing)} samples have no prediction (first: {missing[:5]})")
     arrays = arrays_from_records([by_id[i] for i in ds.ids.tolist()])
     metrics = compute_metrics(arrays["labels"], arrays["preds"], arrays["proba"], n_boot=n_boot, seed=seed)
-    if clean_ids is not None:
-        keep = np.isin(arrays["ids"], np.array(clean_ids, dtype=str))
+    keep = np.isin(arrays["ids"], np.array(clean_ids or [], dtype=str))
+    if clean_ids is not None and keep.any():  # no kept row: not available, never an accuracy of 0 at n = 0
         metrics["deduplicated"] = {
             "excluded": int((~keep).sum()),
             **{k: v for k, v in compute_metrics(arrays["labels"][keep], arrays["preds"][keep],

@@ -8,18 +8,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..data.splits import default_split
 from .spec import DatasetSpec, ModelSpec, RestorerSpec
 
 
 class Missing(Exception):
     """A cell cannot run here: its weights or optional dependencies are not available."""
-
-
-def default_split(ds) -> str:
-    for split in ("PrivateTest", "PublicTest"):
-        if split in ds.split_names:
-            return split
-    return ds.split_names[-1]
 
 
 def full_dataset(path: str, ferplus: str | None, label_mode: str):

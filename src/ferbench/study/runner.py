@@ -83,8 +83,9 @@ def run_cell(spec_json: str, cell_id: str, results: str, identity_json: str, thr
     out = root / "runs" / cell.id
     try:
         predictor = predictor_for(cell.model, root, spec.batch_size)
-        ds, cost = prepare(eval_dataset(cell.dataset), cell.degradation, cell.severity, cell.restorer, spec.seed)
-        clean = _clean_ids(root, cell.dataset) if spec.audit else None
+        base = eval_dataset(cell.dataset)
+        ds, cost = prepare(base, cell.degradation, cell.severity, cell.restorer, spec.seed)
+        clean = _clean_ids(root, cell.dataset, base) if spec.audit else None
         config = cell_config(cell, spec, root, json.loads(identity_json))
         metrics = evaluate(predictor, ds, out, config, seed=spec.seed, n_boot=spec.n_boot,
                            clean_ids=clean, extra_cost=cost, progress=progress)
@@ -95,11 +96,18 @@ def run_cell(spec_json: str, cell_id: str, results: str, identity_json: str, thr
         return {"cell": cell.id, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
 
-def _clean_ids(root: Path, ds_spec: DatasetSpec) -> list[str] | None:
+def _clean_ids(root: Path, ds_spec: DatasetSpec, ds) -> list[str] | None:
+    """Kept ids of the evaluated split, or None (no de-duplicated figure) when the audit does not cover it."""
+    from ..data.errors import DataError
+    from ..data.splits import read_clean_split
+
     path = root / f"clean-{ds_spec.name}.json"
     if not path.exists():
         return None
-    return [i for s in json.loads(path.read_text())["splits"].values() for i in s["kept"]]
+    try:
+        return read_clean_split(path).ids_for(ds, ds.split_names)
+    except DataError:  # e.g. split: Training: never a de-duplicated accuracy of 0 at n = 0
+        return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
