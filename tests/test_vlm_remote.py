@@ -88,3 +88,18 @@ def test_options_are_checked():
     with pytest.raises(ValueError, match="no --weights"):
         load_predictor("remote", "some/dir", model="x")
     assert load_predictor("ollama", None, model="llava").base_url == "http://127.0.0.1:11434/v1"
+
+
+@pytest.mark.parametrize("name", ["remote", "vllm", "ollama", "llamacpp"])
+def test_eval_passes_an_option_named_model_through(fer_csv, tmp_path, name):
+    from typer.testing import CliRunner
+
+    from ferbench.cli.main import app
+
+    with FakeChatServer(by_brightness) as server:
+        result = CliRunner().invoke(app, ["eval", "-q", "-m", name, "--option", "model=fake-vlm", "--option",
+                                          f"base_url={server.url}", "--option", "cache=false", "--data",
+                                          str(fer_csv), "--limit", "3", "--n-boot", "20", "--out", str(tmp_path / name)])
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / name / "run.json").read_text())
+    assert run["model"]["options"]["model"] == "fake-vlm" and server.requests == 3

@@ -48,7 +48,7 @@ def load(path: Path, split: Optional[list[str]] = None, on_bad: OnBad = OnBad.er
     return ds
 
 
-def load_model(model: Optional[str], weights: Optional[Path], **options: Any):
+def load_model(model: Optional[str], weights: Optional[Path], /, **options: Any):
     """A ready predictor (the packaged default when neither is given), or a clean error (exit code 2)."""
     from ..models import load_predictor
 
