@@ -121,3 +121,11 @@ def test_offline_by_default(tmp_path):
         load_predictor("hf_clip", tiny_dir("siglip"))
     with pytest.raises(ValueError, match="Extra inputs"):
         load_predictor("clip", tiny_dir("open_clip"), promts="simple")
+
+
+def test_siglip_with_a_sentencepiece_tokenizer_loads():
+    """Published SigLIP snapshots ship spiece.model: the vlm extra must bring sentencepiece."""
+    path = tiny_dir("siglip_spm")
+    assert (path / "spiece.model").exists()
+    p = load_predictor("siglip", path).predict(faces(2, rgb=True))
+    assert p.proba.shape == (2, 7) and np.allclose(p.proba.sum(1), 1, atol=1e-5)

@@ -146,3 +146,32 @@ def test_prompt_encoder_shortcut_equals_full_processing(vlm):
 
     other = PromptEncoder(Disagreeing(vlm.processor), vlm.text)
     assert len(other(images)) == 3 and other.shortcut is False
+
+
+@pytest.mark.parametrize("name", ["paligemma", "smolvlm"])
+def test_paligemma_and_smolvlm_score_and_generate(name):
+    """PaliGemma's processor adds training labels (score mode broke on them); SmolVLM's needs num2words."""
+    images = faces(3)
+    score = load_predictor(name, tiny_dir(name)).predict(images)
+    assert score.proba.shape == (3, 7) and np.allclose(score.proba.sum(1), 1, atol=1e-5)
+    gen = load_predictor(name, tiny_dir(name), mode="generate", max_new_tokens=3).predict(images)
+    assert gen.extra["forward_passes"] >= 1 and len(gen.pred) == 3
+
+
+def test_device_and_dtype_default_to_the_gpu_in_bfloat16(monkeypatch):
+    from ferbench.models.vlm import generative
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert generative.choose_device_dtype(None, None) == ("cuda", "bfloat16")
+    assert generative.choose_device_dtype("cpu", None) == ("cpu", "float32")  # told otherwise
+    assert generative.choose_device_dtype(None, "float32") == ("cuda", "float32")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert generative.choose_device_dtype(None, None) == ("cuda", "float16")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert generative.choose_device_dtype(None, None) == ("cpu", "float32")
+    # the loader uses the choice, and run.json records it: here a bfloat16 model on the CPU
+    monkeypatch.setattr(generative, "choose_device_dtype", lambda device, dtype: ("cpu", "bfloat16"))
+    vlm = load_predictor("llava", tiny_dir("llava"))
+    assert next(vlm.model.parameters()).dtype == torch.bfloat16 and vlm.describe()["options"]["dtype"] == "bfloat16"
+    assert vlm.predict(faces(2)).proba.shape == (2, 7)

@@ -245,7 +245,8 @@ def fuse_command(
 
 @app.command("tiny")
 def tiny_command(
-    kind: str = typer.Argument(..., help="open_clip, hf_clip, siglip, llava or qwen2_vl."),
+    kind: str = typer.Argument(..., help="open_clip, hf_clip, siglip, siglip_spm, llava, qwen2_vl, paligemma or "
+                               "smolvlm."),
     directory: Path = typer.Argument(..., help="Directory to write the model into."),
     seed: int = SeedOpt,
 ) -> None:
@@ -256,5 +257,5 @@ def tiny_command(
         path = build_tiny(kind, directory, seed=seed)
     except ValueError as exc:
         fail(str(exc), code=2)
-    model = "clip" if kind == "open_clip" else kind
+    model = {"open_clip": "clip", "siglip_spm": "siglip"}.get(kind, kind)
     console.print(f"wrote {path}; try: ferbench eval --model {model} --weights {path} --data FER.csv --limit 50")

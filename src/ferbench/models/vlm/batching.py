@@ -32,7 +32,9 @@ class PromptEncoder:
 
     def full(self, image: Any) -> dict[str, Any]:
         # text as a plain string: some remote-code processors (Phi-3.5-Vision) take no list
-        return dict(self.processor(images=[image], text=self.text, return_tensors="pt"))
+        enc = dict(self.processor(images=[image], text=self.text, return_tensors="pt"))
+        enc.pop("labels", None)  # PaliGemma's processor adds training labels: the model would compute a loss
+        return enc
 
     def __call__(self, images: Sequence[Any]) -> list[dict[str, Any]]:
         first = self.full(images[0])

@@ -45,11 +45,23 @@ class VlmOptions(BaseModel):
     repo: Optional[str] = None          # hub id, read from cache_dir when no --weights directory is given
     cache_dir: Optional[str] = None
     download: bool = False
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Optional[Literal["float32", "bfloat16", "float16"]] = None  # None: bfloat16 on a GPU, else float32
     attn_implementation: Optional[str] = None
     processor_options: dict[str, Any] = Field(default_factory=dict)  # e.g. {num_crops: 4} for Phi-3.5
     batch_size: int = 4
-    device: Optional[str] = None
+    device: Optional[str] = None        # None: cuda when a GPU is present, else cpu
+
+
+def choose_device_dtype(device: Optional[str], dtype: Optional[str]) -> tuple[str, str]:
+    """The device and dtype a generative VLM runs in: what was asked for, else a GPU in bfloat16 when one is
+    present (float16 on GPUs without bfloat16), else the CPU in float32 (bfloat16 matmuls are slow on most CPUs)."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype is None:
+        if device.startswith("cuda"):
+            dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        else:
+            dtype = "float32"
+    return device, dtype
 
 
 # Registered names -> the config.json model types they accept (None: any image-text-to-text model).
@@ -78,7 +90,7 @@ def _load(name: str, weights: str | Path | None, o: VlmOptions):
     cls = AutoModelForCausalLM if "AutoModelForCausalLM" in auto_map and "AutoModelForImageTextToText" not in auto_map \
         else AutoModelForImageTextToText
     kw = {"cache_dir": o.cache_dir, "local_files_only": not o.download, "trust_remote_code": o.trust_remote_code}
-    model_kw = {"dtype": getattr(torch, o.dtype)}
+    model_kw = {"dtype": getattr(torch, o.dtype or "float32")}
     if o.attn_implementation or o.trust_remote_code:  # remote code often defaults to flash-attention (no CPU)
         model_kw["attn_implementation"] = o.attn_implementation or "eager"
     try:
@@ -136,7 +148,9 @@ class VlmPredictor(Predictor):
 
     def _encode(self, images: np.ndarray, repeat: int) -> dict[str, Any]:
         batch = collate(self.encoder(to_pil(images)), repeat, self.pad_id)
-        return {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        dtype = next(self.model.parameters()).dtype  # pixel values follow a bfloat16 model
+        return {k: (v.to(self.device, dtype) if v.is_floating_point() else v.to(self.device)) if torch.is_tensor(v)
+                else v for k, v in batch.items()}
 
     def _forward(self, batch: dict[str, Any], keep: int | None) -> torch.Tensor:
         kw = {"logits_to_keep": keep} if keep and self.accepts_logits_to_keep else {}
@@ -243,6 +257,8 @@ def _until_eos(row: list[int], eos: set[int]) -> int:
 
 def load_vlm(name: str, weights: str | Path | None, **options: Any) -> VlmPredictor:
     o = VlmOptions(**options)
+    device, dtype = choose_device_dtype(o.device, o.dtype)
+    o = o.model_copy(update={"device": device, "dtype": dtype})  # run.json records what ran
     model, processor, source = _load(name, weights, o)
     return VlmPredictor(model, processor, o, name, source)
 

@@ -17,7 +17,8 @@ from ...emotions import EMOTIONS
 from .prompts import PROMPT_DIR
 
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>", "<image>"]
-KINDS = ("open_clip", "hf_clip", "siglip", "llava", "qwen2_vl")
+KINDS = ("open_clip", "hf_clip", "siglip", "siglip_spm", "llava", "qwen2_vl", "paligemma", "smolvlm")
+SMOLVLM_SPECIALS = ["<fake_token_around_image>", "<global-img>", "<end_of_utterance>", "<video>", "<|im_start|>"]
 # A LLaVA-1.5-style chat template, so the processor's chat path is exercised too.
 LLAVA_CHAT_TEMPLATE = (
     "{% for m in messages %}{% if m['role'] == 'user' %}USER: {% for c in m['content'] %}"
@@ -37,7 +38,7 @@ def tiny_tokenizer(max_length: int = 64):
     from transformers import PreTrainedTokenizerFast
 
     pre = pre_tokenizers.Whitespace()
-    text = " ".join(p.read_text() for p in sorted(PROMPT_DIR.glob("*.yaml"))) + " user assistant " + " ".join(EMOTIONS)
+    text = _prompt_text()
     words = sorted({w.lower() for w, _ in pre.pre_tokenize_str(text)})
     vocab = {w: i for i, w in enumerate(SPECIALS + [w for w in words if w not in SPECIALS])}
     tok = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
@@ -47,6 +48,27 @@ def tiny_tokenizer(max_length: int = 64):
     tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 2), ("</s>", 3)])
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<s>",
                                    eos_token="</s>", model_max_length=max_length)
+
+
+def _prompt_text() -> str:
+    return " ".join(p.read_text() for p in sorted(PROMPT_DIR.glob("*.yaml"))) + " user assistant " + " ".join(EMOTIONS)
+
+
+def tiny_sentencepiece(path: Path, max_length: int = 64):
+    """A SiglipTokenizer over a small SentencePiece model (``spiece.model``), as real SigLIP snapshots ship."""
+    import io
+
+    import sentencepiece as spm
+    from transformers import SiglipTokenizer
+
+    buf = io.BytesIO()
+    lines = [line for line in _prompt_text().splitlines() if line.strip()]
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=buf, vocab_size=300,
+                                   hard_vocab_limit=False, character_coverage=1.0, pad_id=0, eos_id=1, unk_id=2,
+                                   bos_id=-1, minloglevel=2)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "spiece.model").write_bytes(buf.getvalue())
+    return SiglipTokenizer(vocab_file=str(path / "spiece.model"), model_max_length=max_length)
 
 
 def _text_kw(vocab_size: int, layers: int = 2) -> dict:
@@ -82,13 +104,15 @@ def tiny_open_clip(path: str | Path, image_size: int = 32, seed: int = 0) -> Pat
     return path
 
 
-def tiny_hf_clip(path: str | Path, kind: str = "clip", image_size: int = 32, seed: int = 0) -> Path:
-    """A transformers CLIP or SigLIP directory (model, tokenizer, image processor)."""
+def tiny_hf_clip(path: str | Path, kind: str = "clip", image_size: int = 32, seed: int = 0,
+                 sentencepiece: bool = False) -> Path:
+    """A transformers CLIP or SigLIP directory (model, tokenizer, image processor); ``sentencepiece``: SigLIP
+    with a ``spiece.model`` tokenizer, as the published SigLIP snapshots have."""
     from transformers import (CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, SiglipConfig,
                               SiglipImageProcessor, SiglipModel, SiglipProcessor, SiglipTextConfig,
                               SiglipVisionConfig)
 
-    tok = tiny_tokenizer()
+    tok = tiny_sentencepiece(Path(path)) if sentencepiece else tiny_tokenizer()
     text = {**_text_kw(len(tok)), "max_position_embeddings": 64}
     torch.manual_seed(seed)
     if kind == "clip":
@@ -162,11 +186,62 @@ def tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
     return Path(path)
 
 
+def tiny_paligemma(path: str | Path, image_size: int = 16, seed: int = 0) -> Path:
+    """A transformers PaliGemma directory: SigLIP vision tower, Gemma text model, prefix-LM token types."""
+    from transformers import (GemmaConfig, PaliGemmaConfig, PaliGemmaForConditionalGeneration, PaliGemmaProcessor,
+                              SiglipImageProcessor, SiglipVisionConfig)
+
+    tok = tiny_tokenizer(max_length=256)
+    text = GemmaConfig(**{**_text_kw(len(tok)), "num_key_value_heads": 1, "head_dim": 16,
+                          "max_position_embeddings": 256})
+    config = PaliGemmaConfig(vision_config=SiglipVisionConfig(**_vision_kw(image_size)), text_config=text,
+                             image_token_index=tok.convert_tokens_to_ids("<image>"), projection_dim=32)
+    torch.manual_seed(seed)
+    model = PaliGemmaForConditionalGeneration(config)
+    model.generation_config.pad_token_id = 0
+    model.generation_config.eos_token_id = 3
+    ip = SiglipImageProcessor(size=_square(image_size))
+    ip.image_seq_length = (image_size // 8) ** 2
+    model.save_pretrained(path)
+    PaliGemmaProcessor(image_processor=ip, tokenizer=tok).save_pretrained(path)
+    return Path(path)
+
+
+def tiny_smolvlm(path: str | Path, image_size: int = 32, seed: int = 0) -> Path:
+    """A transformers SmolVLM directory (Idefics3-style image tokens; its processor needs ``num2words``)."""
+    from transformers import (LlamaConfig, SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMImageProcessor,
+                              SmolVLMProcessor, SmolVLMVideoProcessor)
+    from transformers.models.smolvlm.configuration_smolvlm import SmolVLMVisionConfig
+    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
+
+    tok = tiny_tokenizer(max_length=256)
+    tok.add_special_tokens({"additional_special_tokens": SMOLVLM_SPECIALS})
+    text = LlamaConfig(**{**_text_kw(len(tok)), "num_key_value_heads": 2, "max_position_embeddings": 256})
+    config = SmolVLMConfig(vision_config=SmolVLMVisionConfig(**_vision_kw(image_size)), text_config=text,
+                           image_token_id=tok.convert_tokens_to_ids("<image>"), scale_factor=2)
+    torch.manual_seed(seed)
+    model = SmolVLMForConditionalGeneration(config)
+    model.generation_config.pad_token_id = 0
+    model.generation_config.eos_token_id = 3
+    ip = SmolVLMImageProcessor(do_image_splitting=False, size={"longest_edge": image_size},
+                               max_image_size={"longest_edge": image_size})
+    processor = SmolVLMProcessor(image_processor=ip, tokenizer=tok, video_processor=SmolVLMVideoProcessor(),
+                                 image_seq_len=(image_size // 8 // 2) ** 2, chat_template=DEFAULT_CHAT_TEMPLATE)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return Path(path)
+
+
 def build_tiny(kind: str, path: str | Path, seed: int = 0) -> Path:
     if kind == "open_clip":
         return tiny_open_clip(path, seed=seed)
-    if kind in ("hf_clip", "siglip"):
-        return tiny_hf_clip(path, "clip" if kind == "hf_clip" else "siglip", seed=seed)
+    if kind in ("hf_clip", "siglip", "siglip_spm"):
+        return tiny_hf_clip(path, "clip" if kind == "hf_clip" else "siglip", seed=seed,
+                            sentencepiece=kind == "siglip_spm")
+    if kind == "paligemma":
+        return tiny_paligemma(path, seed=seed)
+    if kind == "smolvlm":
+        return tiny_smolvlm(path, seed=seed)
     if kind == "llava":
         return tiny_llava(path, seed=seed)
     if kind == "qwen2_vl":
