@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..data.errors import OnBad
-from .common import FerplusOpt, LimitOpt, OnBadOpt, SizeOpt, console, emit_json, fail, load, load_model, out
+from .common import BackendOpt, FerplusOpt, LimitOpt, OnBadOpt, SizeOpt, console, emit_json, fail, load, load_model, out
 
 
 def parse_options(pairs: Optional[list[str]]) -> dict:
@@ -46,6 +46,7 @@ def eval_command(
     seed: int = typer.Option(0, help="Seed for the bootstrap and any randomness."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for the 95% confidence intervals."),
     threads: Optional[int] = typer.Option(None, help="Torch CPU threads (default: all cores)."),
+    backend: str = BackendOpt,
     ferplus: Optional[Path] = FerplusOpt,
     label_mode: str = typer.Option("majority", help="FER+ labels: majority, plurality or soft."),
     size: Optional[int] = SizeOpt,
@@ -90,6 +91,8 @@ def eval_command(
         options["trust_remote_code"] = True
     if tta != "none":
         options["tta"] = tta
+    if backend != "torch":
+        options.update(backend=backend, **({"threads": threads} if threads else {}))
     predictor = load_model(model, checkpoint, **options)
     run_dir = out_dir or new_run_dir("runs", f"{predictor.name}-{'+'.join(chosen)}")
     config = {"model": model, "weights": str(checkpoint) if checkpoint else None, "data": str(data),

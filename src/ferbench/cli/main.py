@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import data, evaluate, models, predict, report, run, serve, teacher, train
+from . import data, evaluate, export, models, predict, report, run, serve, teacher, train
 from . import restore as restore_cli
 from . import vlm as vlm_cli
 
@@ -27,6 +27,7 @@ app.command("teacher-targets")(teacher.teacher_command)
 app.command("compare")(evaluate.compare_command)
 app.command("run")(run.run_command)
 app.command("predict")(predict.predict_command)
+app.command("export")(export.export_command)
 app.command("report")(report.report_command)
 app.command("serve")(serve.serve_command)
 restore_cli.register(app)

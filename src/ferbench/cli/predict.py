@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..emotions import EMOTIONS
-from .common import console, fail, load_model, out
+from .common import BackendOpt, console, fail, load_model, out
 
 
 def predict_command(
@@ -35,6 +35,7 @@ def predict_command(
     every: float = typer.Option(1.0, help="Videos: analyse one frame every this many seconds."),
     tta: str = typer.Option("none", help="Test-time augmentation for CNNs: flip or tencrop; none keeps "
                             "the model's own (tencrop inside fernet_ensemble, none otherwise)."),
+    backend: str = BackendOpt,
 ) -> None:
     """Find faces (OpenCV Haar cascade), classify each expression, print a table, JSON or CSV.
 
@@ -53,7 +54,8 @@ def predict_command(
         plan = AnnotationPlan(files, annotate_dir) if annotate_dir else None
     except DataError as exc:
         fail(str(exc), code=2)
-    predictor = load_model(model, weights, **({"tta": tta} if tta != "none" else {}))
+    predictor = load_model(model, weights, **({"tta": tta} if tta != "none" else {}),
+                           **({"backend": backend} if backend != "torch" else {}))
     writer = None
     if as_csv:
         writer = csv.writer(sys.stdout)

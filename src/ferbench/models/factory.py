@@ -41,9 +41,19 @@ def member_options(declared: dict[str, Any], consent: bool) -> dict[str, Any]:
     return options
 
 
-def load_predictor(name: str | None = None, weights: str | Path | None = None, **options: Any):
+def load_predictor(name: str | None = None, weights: str | Path | None = None, backend: str = "torch",
+                   **options: Any):
     """A ready :class:`Predictor`. ``name`` may be omitted when ``weights`` is a ferbench checkpoint (its
-    config names the architecture); with neither, the packaged default model is used."""
+    config names the architecture) or an exported ``.onnx``; with neither, the packaged default model is used.
+    ``backend="onnxruntime"`` runs CNN-family models (and ensembles of them) through ONNX Runtime."""
+    if backend != "torch":
+        from .export import check_backend, with_backend
+
+        check_backend(backend)
+        threads = {"threads": options.pop("threads")} if "threads" in options else {}
+        return with_backend(load_predictor(name, weights, **options), backend, **threads)
+    if name is None and weights is not None and Path(weights).suffix.lower() == ".onnx":
+        name = "onnx"
     if name is None and weights is None:
         return MODELS.get(DEFAULT_MODEL).meta["predictor"](options.pop("name", DEFAULT_MODEL), None, **options)
     if name is None:

@@ -31,6 +31,7 @@ MODELS: Registry[Callable[..., Any]] = Registry("model", builtin_modules=(
     "ferbench.models.fernet",
     "ferbench.models.ensemble",
     "ferbench.models.default_model",
+    "ferbench.models.onnx_predictor",
 ))
 
 

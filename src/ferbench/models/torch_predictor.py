@@ -27,19 +27,9 @@ class TorchPredictor(Predictor):
         self.batch_size, self.tta = batch_size, tta
 
     @torch.inference_mode()
-    def logits(self, images: np.ndarray) -> torch.Tensor:
-        x = to_tensor(images, self.config.preprocess).to(self.device)
-        if self.tta == "none":
-            return self.module(x)
-        if self.tta == "flip":
-            return (self.module(x).softmax(1) + self.module(x.flip(-1)).softmax(1)).div(2).log()
-        if self.tta == "tencrop":
-            return _ten_crop(self.module, x).log()
-        raise ValueError(f"unknown test-time augmentation {self.tta!r} (none, flip, tencrop)")
-
     def predict(self, images: np.ndarray) -> Prediction:
-        proba = self.logits(images).float().softmax(dim=1).cpu().numpy()
-        return Prediction.from_proba(proba)
+        x = to_tensor(images, self.config.preprocess).to(self.device)
+        return Prediction.from_proba(probabilities(self.module, x, self.tta).cpu().numpy())
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "arch": self.config.arch, "weights": self.weights_path,
@@ -53,18 +43,29 @@ class TorchPredictor(Predictor):
         return {"params": count_params(self.module), "flops_per_image": flops * views, "tta_views": views}
 
 
+def probabilities(module: torch.nn.Module, x: torch.Tensor, tta: str = "none") -> torch.Tensor:
+    """Softmax over the classes, averaged over the test-time views (also what an ONNX export computes)."""
+    if tta == "none":
+        return module(x).float().softmax(1)
+    if tta == "flip":
+        return (module(x).float().softmax(1) + module(x.flip(-1)).float().softmax(1)) / 2
+    if tta == "tencrop":
+        return _ten_crop(module, x)
+    raise ValueError(f"unknown test-time augmentation {tta!r} (none, flip, tencrop)")
+
+
 def _ten_crop(module: torch.nn.Module, x: torch.Tensor, pad_fraction: float = 1 / 12) -> torch.Tensor:
     """Mean softmax over ten views: the four corner crops and the centre crop of the reflect-padded image (4 px
     of padding at 48 px), each also mirrored. Views keep the input size: they are the shifts that random-crop
     training showed the model, not the zoom a resized smaller crop would be."""
     import torch.nn.functional as F
 
-    size = x.shape[-1]
+    size = int(x.shape[-1])  # int(): an ONNX export traces the views as constants of the input size
     p = max(1, round(size * pad_fraction))
     padded = F.pad(x, (p, p, p, p), mode="reflect")
     offsets = [(0, 0), (0, 2 * p), (2 * p, 0), (2 * p, 2 * p), (p, p)]
     total = 0
     for top, left in offsets:
         crop = padded[..., top:top + size, left:left + size]
-        total = total + module(crop).softmax(1) + module(crop.flip(-1)).softmax(1)
+        total = total + module(crop).float().softmax(1) + module(crop.flip(-1)).float().softmax(1)
     return total / 10

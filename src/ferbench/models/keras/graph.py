@@ -26,8 +26,10 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 
 def pad_same(x: torch.Tensor, kernel: list[int], stride: list[int], value: float = 0.0) -> torch.Tensor:
-    top, bottom = same_padding(x.shape[-2], kernel[0], stride[0])
-    left, right = same_padding(x.shape[-1], kernel[1], stride[1])
+    # int(): an ONNX export traces the padding as constants of the fixed input size (ONNX integer division
+    # truncates, so the traced ceil-division would pad wrongly).
+    top, bottom = same_padding(int(x.shape[-2]), kernel[0], stride[0])
+    left, right = same_padding(int(x.shape[-1]), kernel[1], stride[1])
     if top or bottom or left or right:
         x = F.pad(x, (left, right, top, bottom), value=value)
     return x

@@ -1,0 +1,87 @@
+"""Torch predictors -> ONNX graphs (probabilities out, test-time augmentation inside), checked for parity.
+
+:func:`to_onnx` serialises a :class:`TorchPredictor`; :func:`with_backend` turns any CNN-family predictor
+(ensembles member by member) into ONNX Runtime predictors in memory; :func:`parity` measures the largest
+absolute difference between the two backends' probabilities on the same faces.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from .onnx_predictor import METADATA_KEY, OnnxPredictor
+from .predictor import Predictor
+from .torch_predictor import TorchPredictor, probabilities
+
+BACKENDS = ("torch", "onnxruntime")
+OPSET = 17
+
+
+class ProbaModule(torch.nn.Module):
+    """What the ONNX graph computes: the torch predictor's probabilities from its normalised input."""
+
+    def __init__(self, module: torch.nn.Module, tta: str):
+        super().__init__()
+        self.module, self.tta = module, tta
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return probabilities(self.module, x, self.tta)
+
+
+def to_onnx(predictor: TorchPredictor, extra_meta: dict[str, Any] | None = None) -> tuple[bytes, dict[str, Any]]:
+    """(serialised ONNX model with a dynamic batch axis, its ferbench metadata)."""
+    import onnx
+
+    pre = predictor.config.preprocess
+    module = ProbaModule(predictor.module, predictor.tta).cpu().eval()
+    example = torch.zeros(2, pre.in_chans, pre.input_size, pre.input_size)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():  # tracer warnings: shapes are constants of the fixed input size, on purpose
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (example,), buf, dynamo=False, opset_version=OPSET, input_names=["input"],
+                          output_names=["probabilities"], dynamic_axes={"input": {0: "n"}, "probabilities": {0: "n"}})
+    meta = {"format": 1, "name": predictor.name, "config": predictor.config.model_dump(mode="json"),
+            "source": predictor.describe(), "cost": predictor.cost_info(), "quantization": None, **(extra_meta or {})}
+    proto = onnx.load_from_string(buf.getvalue())
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(meta, default=str)
+    return proto.SerializeToString(), meta
+
+
+def check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+
+
+def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predictor:
+    """``predictor`` run by ``backend``: torch predictors are exported in memory, ensembles member by member."""
+    check_backend(backend)
+    if backend == "torch" or isinstance(predictor, OnnxPredictor):
+        return predictor
+    from .ensemble import EnsemblePredictor
+
+    if isinstance(predictor, EnsemblePredictor):
+        return EnsemblePredictor([with_backend(m, backend, **options) for m in predictor.members],
+                                 name=predictor.name, spec=predictor.spec)
+    if not isinstance(predictor, TorchPredictor):
+        raise ValueError(f"model {predictor.name!r} cannot run on {backend}: only CNN-family models (torch modules "
+                         "with a ferbench config) and their ensembles can")
+    data, meta = to_onnx(predictor)
+    return OnnxPredictor(data, meta, name=predictor.name, batch_size=predictor.batch_size, **options)
+
+
+def parity(reference: Predictor, candidate: Predictor, images: np.ndarray, batch_size: int = 256) -> dict[str, Any]:
+    """Largest |probability difference| and the share of faces given the same label (argmax), over ``images``."""
+    diffs, agree = [], 0
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
+        a, b = reference.predict(batch), candidate.predict(batch)
+        diffs.append(np.abs(a.proba - b.proba).max())
+        agree += int((a.pred == b.pred).sum())
+    return {"n": int(len(images)), "max_abs_softmax_diff": float(max(diffs)), "argmax_agreement": agree / len(images)}

@@ -1,0 +1,94 @@
+"""ONNX Runtime predictor: runs a graph written by :func:`ferbench.models.export.to_onnx` (float or int8).
+
+The graph takes the normalised N×C×S×S float input of the torch model and returns probabilities (any
+test-time augmentation is inside the graph), so outputs match the torch predictor's. Preprocessing runs in
+NumPy/OpenCV: an exported model needs neither torch nor ferbench's model code at inference time.
+The file's metadata (``ferbench``) carries the model config, the source model's description and the
+quantization, which :meth:`describe` reports so that run identities and caches tell backends apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..emotions import EMOTIONS
+from .config import ModelConfig
+from .predictor import Prediction, Predictor
+from .preprocess import to_array
+from .registry import register_model
+
+METADATA_KEY = "ferbench"
+
+
+def read_metadata(model_bytes: bytes, source: str = "ONNX model") -> dict[str, Any]:
+    import onnx
+
+    proto = onnx.load_from_string(model_bytes)
+    props = {p.key: p.value for p in proto.metadata_props}
+    if METADATA_KEY not in props:
+        raise ValueError(f"{source}: not written by `ferbench export` (no {METADATA_KEY!r} metadata: the input "
+                         "preprocessing and class order are unknown)")
+    return json.loads(props[METADATA_KEY])
+
+
+class OnnxPredictor(Predictor):
+    def __init__(self, model_bytes: bytes, meta: dict[str, Any], name: str | None = None, threads: int | None = None,
+                 batch_size: int = 256, path: str | None = None):
+        import onnxruntime as ort
+
+        self.config = ModelConfig.model_validate(meta["config"])
+        if list(self.config.labels) != list(EMOTIONS):
+            raise ValueError(f"model outputs {self.config.labels}, not FER order: refusing to guess a mapping")
+        self.meta, self.path, self.threads, self.batch_size = meta, path, threads, batch_size
+        self.name = name or meta.get("name") or self.config.arch
+        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+            opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    @classmethod
+    def from_file(cls, path: str | Path, **options: Any) -> "OnnxPredictor":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"ONNX model {path} not found")
+        data = path.read_bytes()
+        return cls(data, read_metadata(data, str(path)), path=str(path), **options)
+
+    def predict(self, images: np.ndarray) -> Prediction:
+        x = to_array(images, self.config.preprocess)
+        proba = self.session.run(None, {self.input_name: x})[0]
+        return Prediction.from_proba(proba)
+
+    def describe(self) -> dict[str, Any]:
+        import onnxruntime as ort
+
+        return {"name": self.name, "backend": "onnxruntime", "onnxruntime": ort.__version__,
+                "onnx_sha256": self.sha256, "path": self.path, "quantization": self.meta.get("quantization"),
+                "source": self.meta.get("source"), "arch": self.config.arch}
+
+    def cost_info(self) -> dict[str, Any]:
+        return dict(self.meta.get("cost", {}))
+
+
+def load_onnx(name: str, weights: str | Path | None = None, **options: Any) -> OnnxPredictor:
+    """Registry loader for ``--model onnx --weights FILE.onnx``."""
+    if weights is None:
+        raise FileNotFoundError("--model onnx needs --weights FILE.onnx (written by `ferbench export`)")
+    options.pop("backend", None)
+    unknown = set(options) - {"threads", "batch_size", "name"}
+    if unknown:
+        raise ValueError(f"an exported ONNX model takes no option {sorted(unknown)} (its TTA is fixed at export); "
+                         "options: threads, batch_size")
+    return OnnxPredictor.from_file(weights, **options)
+
+
+register_model("onnx", family="onnx", predictor=load_onnx,
+               description="a model exported by `ferbench export` (--weights FILE.onnx), run by ONNX Runtime")(load_onnx)

@@ -1,0 +1,174 @@
+"""ONNX export and the ONNX Runtime backend: parity with torch, TTA inside the graph, int8, safe writing."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import synthetic_faces, write_fer_csv
+from ferbench.cli.main import app
+from ferbench.models import create_model, load_predictor
+from ferbench.models.checkpoint import save_checkpoint
+from ferbench.models.config import ModelConfig, Preprocess
+
+pytest.importorskip("onnxruntime")
+runner = CliRunner()
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    module = create_model("tiny_cnn")
+    for m in module.modules():  # non-trivial batch-norm statistics, so a wrong export would show
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return save_checkpoint(module, ModelConfig(arch="tiny_cnn"), tmp_path / "tiny.safetensors")
+
+
+@pytest.mark.parametrize("tta", ["none", "tencrop"])
+def test_onnxruntime_backend_matches_torch(ckpt, tta):
+    from ferbench.models.export import parity
+    from ferbench.models.onnx_predictor import OnnxPredictor
+
+    faces, _ = synthetic_faces(64)
+    torch_p = load_predictor("tiny_cnn", ckpt, tta=tta, device="cpu")
+    ort_p = load_predictor("tiny_cnn", ckpt, tta=tta, device="cpu", backend="onnxruntime")
+    assert isinstance(ort_p, OnnxPredictor)
+    result = parity(torch_p, ort_p, faces)
+    assert result["max_abs_softmax_diff"] < 1e-5 and result["argmax_agreement"] == 1.0
+    assert ort_p.describe()["backend"] == "onnxruntime" and ort_p.describe()["source"]["tta"] == tta
+
+
+def test_keras_same_padding_exports_at_odd_sizes(tmp_path):
+    """'same' padding computed from the input size must be traced as constants (ONNX integer division
+    truncates, so a traced ceil-division padded wrongly)."""
+    from test_keras_import import tiny_layers, tiny_weights, write_keras_hdf5
+
+    from ferbench.models.export import parity
+
+    layers = tiny_layers(13)
+    path = write_keras_hdf5(tmp_path / "k.hdf5", layers, tiny_weights(layers))
+    faces, _ = synthetic_faces(16, size=13)
+    a = load_predictor("keras_graph", path, device="cpu")
+    b = load_predictor("keras_graph", path, device="cpu", backend="onnxruntime")
+    assert parity(a, b, faces)["max_abs_softmax_diff"] < 1e-5
+
+
+def test_numpy_preprocessing_equals_torch():
+    from ferbench.models.preprocess import to_array, to_tensor
+
+    rgb = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 3), dtype=np.uint8)
+    for pre in (Preprocess(), Preprocess(in_chans=3, mean=[0.4, 0.5, 0.6], std=[0.2, 0.3, 0.4]),
+                Preprocess(input_size=64, resize="cv2_bilinear"), Preprocess(input_size=40)):
+        np.testing.assert_allclose(to_array(rgb, pre), to_tensor(rgb, pre).numpy(), atol=1e-5)
+
+
+def test_ensemble_runs_member_by_member(ckpt, tmp_path):
+    spec = {"ferbench_ensemble": 1, "members": [{"model": "tiny_cnn", "weights": str(ckpt)},
+                                                {"model": "tiny_cnn", "weights": str(ckpt), "options": {"tta": "flip"}}]}
+    (tmp_path / "ens.json").write_text(json.dumps(spec))
+    faces, _ = synthetic_faces(20)
+    a = load_predictor("ensemble", tmp_path / "ens.json", device="cpu")
+    b = load_predictor("ensemble", tmp_path / "ens.json", device="cpu", backend="onnxruntime")
+    assert all(m.describe()["backend"] == "onnxruntime" for m in b.members)
+    assert np.abs(a.predict(faces).proba - b.predict(faces).proba).max() < 1e-5
+
+
+def test_unknown_backends_and_non_cnn_models_are_refused():
+    from ferbench.models.export import with_backend
+    from ferbench.models.predictor import Prediction, Predictor
+
+    class Constant(Predictor):
+        def predict(self, images):
+            return Prediction.from_proba(np.full((len(images), 7), 1 / 7))
+
+    with pytest.raises(ValueError, match="backend 'tensorrt'"):
+        load_predictor("tiny_cnn", None, backend="tensorrt")
+    with pytest.raises(ValueError, match="only CNN-family"):
+        with_backend(Constant(), "onnxruntime")
+
+
+def test_export_writes_checks_and_never_overwrites(ckpt, tmp_path):
+    out = tmp_path / "m.onnx"
+    args = ["export", "--model", "tiny_cnn", "--weights", str(ckpt), "-o", str(out), "--option", "device=cpu"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "m.onnx.json").read_text())
+    assert report["parity_torch_vs_onnx"]["max_abs_softmax_diff"] < 1e-5
+    assert "max |softmax diff|" in result.output
+    faces, _ = synthetic_faces(10)
+    loaded = load_predictor(None, out)  # a .onnx file loads without --model
+    np.testing.assert_allclose(loaded.predict(faces).proba,
+                               load_predictor("tiny_cnn", ckpt, device="cpu").predict(faces).proba, atol=1e-5)
+    before = out.read_bytes()
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "exists" in again.output and out.read_bytes() == before
+    ckpt_bytes = ckpt.read_bytes()
+    onto_weights = runner.invoke(app, [*args[:5], "-o", str(ckpt), "--force"])
+    assert onto_weights.exit_code == 2 and ckpt.read_bytes() == ckpt_bytes
+    bad = runner.invoke(app, ["export", "--model", "tiny_cnn", "--weights", str(out), "-o", str(out), "--force"])
+    assert bad.exit_code == 2 and "input" in bad.output and out.read_bytes() == before
+    assert ckpt.read_bytes() == ckpt_bytes
+
+
+def test_export_refuses_when_parity_fails(ckpt, tmp_path, monkeypatch):
+    from ferbench.models import export as export_mod
+
+    real = export_mod.to_onnx
+
+    def broken(predictor, extra_meta=None):  # the graph of another (re-initialised) model
+        other = load_predictor("tiny_cnn", ckpt, device="cpu")
+        for p in other.module.parameters():
+            p.data.normal_()
+        return real(other, extra_meta)
+
+    monkeypatch.setattr(export_mod, "to_onnx", broken)
+    out = tmp_path / "m.onnx"
+    result = runner.invoke(app, ["export", "--model", "tiny_cnn", "--weights", str(ckpt), "-o", str(out),
+                                 "--option", "device=cpu"])
+    assert result.exit_code == 2 and "differs" in result.output and not out.exists()
+
+
+def _train_tiny(tmp_path):
+    """A tiny CNN trained for a few steps on the synthetic faces, so that accuracy means something."""
+    import torch
+
+    images, labels = synthetic_faces(280, seed=1)
+    torch.manual_seed(0)
+    module = create_model("tiny_cnn")
+    opt = torch.optim.Adam(module.parameters(), 1e-2)
+    x = (torch.from_numpy(images).float()[:, None] / 255 - 0.5) / 0.5
+    y = torch.from_numpy(labels).long()
+    for _ in range(60):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(module(x), y).backward()
+        opt.step()
+    module.eval()
+    usages = ["Training"] * 140 + ["PublicTest"] * 140
+    csv = write_fer_csv(tmp_path / "fer.csv", images, labels, usages)
+    return save_checkpoint(module, ModelConfig(arch="tiny_cnn"), tmp_path / "trained.safetensors"), csv
+
+
+def test_int8_export_agrees_with_float_and_refuses_big_drops(tmp_path):
+    ckpt, csv = _train_tiny(tmp_path)
+    out = tmp_path / "q.onnx"
+    base = ["export", "--model", "tiny_cnn", "--weights", str(ckpt), "--data", str(csv), "--int8",
+            "--option", "device=cpu"]
+    result = runner.invoke(app, [*base, "-o", str(out), "--max-drop", "5"])
+    assert result.exit_code == 0, result.output
+    q = json.loads((tmp_path / "q.onnx.json").read_text())["int8"]
+    assert q["accuracy_float"] > 0.5 and q["label_agreement"] >= 0.9 and q["calibration_split"] == "Training"
+    model = load_predictor("onnx", out)
+    assert model.describe()["quantization"]["type"] == "int8_static"
+    faces, _ = synthetic_faces(50, seed=3)
+    float_pred = load_predictor("tiny_cnn", ckpt, device="cpu").predict(faces).pred
+    assert (model.predict(faces).pred == float_pred).mean() >= 0.8
+    refused = runner.invoke(app, [*base, "-o", str(tmp_path / "r.onnx"), "--max-drop", "-100"])
+    assert refused.exit_code == 2 and "loses" in refused.output and not (tmp_path / "r.onnx").exists()
+    no_data = runner.invoke(app, ["export", "--model", "tiny_cnn", "--weights", str(ckpt), "--int8", "-o",
+                                  str(tmp_path / "n.onnx")])
+    assert no_data.exit_code == 2 and "--data" in no_data.output
