@@ -64,11 +64,10 @@ def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predicto
     check_backend(backend)
     if backend == "torch" or isinstance(predictor, OnnxPredictor):
         return predictor
-    from .ensemble import EnsemblePredictor
-
-    if isinstance(predictor, EnsemblePredictor):
-        return EnsemblePredictor([with_backend(m, backend, **options) for m in predictor.members],
-                                 name=predictor.name, spec=predictor.spec)
+    members = getattr(predictor, "members", None)
+    if members is not None:  # an ensemble (or fusion) of models: each member runs on the backend
+        predictor.members = [with_backend(m, backend, **options) for m in members]
+        return predictor
     if not isinstance(predictor, TorchPredictor):
         raise ValueError(f"model {predictor.name!r} cannot run on {backend}: only CNN-family models (torch modules "
                          "with a ferbench config) and their ensembles can")
