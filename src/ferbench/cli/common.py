@@ -29,7 +29,10 @@ BackendOpt = typer.Option("torch", "--backend", help="Inference engine for CNN-f
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    from rich.markup import escape
+
+    # escaped: messages quote file names and JSON, whose [brackets] rich would take for markup and drop
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

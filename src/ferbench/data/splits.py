@@ -39,7 +39,7 @@ def default_split(ds: Dataset) -> str:
                                "--split NAME (studies: split: NAME) to evaluate them anyway")
 
 
-class _SplitIds(BaseModel):
+class SplitIds(BaseModel):
     model_config = ConfigDict(extra="allow")
     kept: list[str]
     excluded: list[Any] = []
@@ -50,7 +50,7 @@ class CleanSplit(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     source_sha256: str
-    splits: dict[str, _SplitIds]
+    splits: dict[str, SplitIds]
     path: str = ""
 
     def ids_for(self, ds: Dataset, splits: Sequence[str]) -> list[str]:
@@ -79,8 +79,8 @@ def read_clean_split(path: str | Path) -> CleanSplit:
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         return CleanSplit.model_validate({**data, "path": str(path)})
     except (ValidationError, ValueError) as exc:
-        first = str(exc).splitlines()
-        detail = "; ".join(line.strip() for line in first[1:3]) if isinstance(exc, ValidationError) else str(exc)
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors()[:3]) \
+            if isinstance(exc, ValidationError) else str(exc)
         raise DataError(path, "not a clean-split file (expected {\"source_sha256\": ..., \"splits\": {SPLIT: "
-                              f"{{\"kept\": [ids], ...}}}} from `ferbench data audit --write-clean-split`): "
+                              f"{{\"kept\": [ids], ...}}}}}} from `ferbench data audit --write-clean-split`): "
                               f"{detail}") from None

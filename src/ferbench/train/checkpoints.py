@@ -9,6 +9,7 @@ folder by its file name, and a path that still leads outside it is refused.
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,14 @@ def load_ckpt(path: str | Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, AttributeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"{path}: refused: not a plain training checkpoint (loading it would need to run code "
-                         f"from the file, or it is damaged): {first}") from None
+                         f"from the file, or it is damaged): {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """The line of torch's long message that says what was refused (``Unsupported global: GLOBAL eval...``)."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:", 1)[1].split(". Please use")[0].strip()
+    return lines[0] if lines else type(exc).__name__
