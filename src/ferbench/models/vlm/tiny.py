@@ -81,6 +81,15 @@ def _vision_kw(image_size: int, patch_size: int = 8, layers: int = 2) -> dict:
                 image_size=image_size, patch_size=patch_size)
 
 
+def _generative(cls, config, seed: int):
+    """A randomly initialised generative VLM whose generation stops at the tiny tokenizer's ``</s>``."""
+    torch.manual_seed(seed)
+    model = cls(config)
+    model.generation_config.pad_token_id = 0
+    model.generation_config.eos_token_id = 3
+    return model
+
+
 def _square(size: int) -> dict:
     return {"height": size, "width": size}
 
@@ -143,10 +152,7 @@ def tiny_llava(path: str | Path, chat_template: bool = True, image_size: int = 1
     config = LlavaConfig(vision_config=CLIPVisionConfig(**vision_kw), text_config=LlamaConfig(**text_kw),
                          image_token_index=tok.convert_tokens_to_ids("<image>"),
                          vision_feature_select_strategy="default", vision_feature_layer=-1)
-    torch.manual_seed(seed)
-    model = LlavaForConditionalGeneration(config)
-    model.generation_config.pad_token_id = 0
-    model.generation_config.eos_token_id = 3
+    model = _generative(LlavaForConditionalGeneration, config, seed)
     ip = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size=_square(image_size))
     processor = LlavaProcessor(image_processor=ip, tokenizer=tok, patch_size=vision_kw["patch_size"],
                                vision_feature_select_strategy="default", num_additional_image_tokens=1,
@@ -173,10 +179,7 @@ def tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
                            temporal_patch_size=2, mlp_ratio=2),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
-    torch.manual_seed(seed)
-    model = Qwen2VLForConditionalGeneration(config)
-    model.generation_config.pad_token_id = 0
-    model.generation_config.eos_token_id = 3
+    model = _generative(Qwen2VLForConditionalGeneration, config, seed)
     patches = dict(patch_size=8, merge_size=2, temporal_patch_size=2)
     processor = Qwen2VLProcessor(
         image_processor=Qwen2VLImageProcessor(size={"shortest_edge": 32 * 32, "longest_edge": 32 * 32}, **patches),
@@ -196,10 +199,7 @@ def tiny_paligemma(path: str | Path, image_size: int = 16, seed: int = 0) -> Pat
                           "max_position_embeddings": 256})
     config = PaliGemmaConfig(vision_config=SiglipVisionConfig(**_vision_kw(image_size)), text_config=text,
                              image_token_index=tok.convert_tokens_to_ids("<image>"), projection_dim=32)
-    torch.manual_seed(seed)
-    model = PaliGemmaForConditionalGeneration(config)
-    model.generation_config.pad_token_id = 0
-    model.generation_config.eos_token_id = 3
+    model = _generative(PaliGemmaForConditionalGeneration, config, seed)
     ip = SiglipImageProcessor(size=_square(image_size))
     ip.image_seq_length = (image_size // 8) ** 2
     model.save_pretrained(path)
@@ -219,10 +219,7 @@ def tiny_smolvlm(path: str | Path, image_size: int = 32, seed: int = 0) -> Path:
     text = LlamaConfig(**{**_text_kw(len(tok)), "num_key_value_heads": 2, "max_position_embeddings": 256})
     config = SmolVLMConfig(vision_config=SmolVLMVisionConfig(**_vision_kw(image_size)), text_config=text,
                            image_token_id=tok.convert_tokens_to_ids("<image>"), scale_factor=2)
-    torch.manual_seed(seed)
-    model = SmolVLMForConditionalGeneration(config)
-    model.generation_config.pad_token_id = 0
-    model.generation_config.eos_token_id = 3
+    model = _generative(SmolVLMForConditionalGeneration, config, seed)
     ip = SmolVLMImageProcessor(do_image_splitting=False, size={"longest_edge": image_size},
                                max_image_size={"longest_edge": image_size})
     processor = SmolVLMProcessor(image_processor=ip, tokenizer=tok, video_processor=SmolVLMVideoProcessor(),
