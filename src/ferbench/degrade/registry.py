@@ -6,6 +6,9 @@ one file with its severity table (ImageNet-C style: five levels, 1 mildest, 5 st
     @register_degradation("gaussian_blur", levels=(0.5, 0.75, 1.0, 1.5, 2.0), unit="sigma, px at 48 px")
     def gaussian_blur(image, sigma, rng): ...
 
+A degradation registered with ``resizes=True`` returns a smaller image; :func:`degrade_images` enlarges it
+back to the input size (bicubic) unless ``keep_size`` is False.
+
 Determinism: each image gets its own random generator, seeded from (seed, degradation name, severity, the
 image's bytes). The same seed + severity + image gives the same bytes whatever the batch, order, shard or
 process; severity 0 returns the image unchanged.
@@ -52,8 +55,9 @@ def image_rng(image: np.ndarray, name: str, severity: int, seed: int) -> np.rand
     return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(severity), *words]))
 
 
-def degrade_images(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.ndarray:
-    """Apply degradation ``name`` at ``severity`` (0-5) to a uint8 batch (N×H×W or N×H×W×3)."""
+def degrade_images(images: np.ndarray, name: str, severity: int, seed: int = 0, keep_size: bool = True) -> np.ndarray:
+    """Apply degradation ``name`` at ``severity`` (0-5) to a uint8 batch (N×H×W or N×H×W×3). A resizing
+    degradation returns its small images when ``keep_size`` is False."""
     entry = DEGRADATIONS.get(name)
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim not in (3, 4):
@@ -63,13 +67,24 @@ def degrade_images(images: np.ndarray, name: str, severity: int, seed: int = 0) 
     if severity == 0:
         return images.copy()
     level = entry.meta["levels"][severity - 1]
-    out = np.empty_like(images)
+    resizes = bool(entry.meta.get("resizes"))
+    out: np.ndarray | None = None
     for i, im in enumerate(images):
         res = entry.fn(np.ascontiguousarray(im), level, image_rng(im, name, severity, seed))
-        if res.shape != im.shape or res.dtype != np.uint8:
+        if resizes and keep_size:
+            res = _enlarge(res, im.shape[:2])
+        if res.dtype != np.uint8 or res.shape[2:] != im.shape[2:] or (res.shape[:2] != im.shape[:2] and not resizes):
             raise RuntimeError(f"degradation {name!r} returned {res.dtype} {res.shape} for {im.dtype} {im.shape}")
+        if out is None:
+            out = np.empty((len(images), *res.shape), np.uint8)
         out[i] = res
-    return out
+    return images.copy() if out is None else out
+
+
+def _enlarge(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
 
 
 def severity_table() -> dict[str, dict[str, Any]]:

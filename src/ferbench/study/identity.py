@@ -24,7 +24,7 @@ CELL_FORMAT = 1
 #: Readable names of identity fields, for "recomputed because ... changed".
 _NAMES = {
     "data.sha256": "dataset file", "data.ferplus_sha256": "FER+ file", "data.label_mode": "label mode",
-    "data.split": "split", "data.limit": "limit", "degradation": "degradation", "restorer": "restorer",
+    "data.split": "split", "data.limit": "limit", "data.sample": "sample", "degradation": "degradation", "restorer": "restorer",
     "restorer.weights_sha256": "restorer weights", "restorer.params": "restorer parameters",
     "model.weights_sha256": "model weights", "model.packaged_sha256": "packaged weights",
     "model.trained": "training settings or data", "model.options": "model options", "model.registered": "model",
@@ -95,13 +95,15 @@ def cell_identity(cell: Cell, spec: StudySpec, data_sha256: str, split: str,
     if cell.degradation != "none":
         from ..degrade.registry import get_degradation_entry
 
+        meta = get_degradation_entry(cell.degradation).meta
         degradation = {"name": cell.degradation, "severity": cell.severity, "seed": spec.seed,
-                       "impl_version": get_degradation_entry(cell.degradation).meta.get("impl_version", 1)}
+                       "impl_version": meta.get("impl_version", 1),
+                       "small_faces_kept": bool(meta.get("resizes"))}  # see inputs.prepare
     ds = cell.dataset
     return {
         "format": CELL_FORMAT,
         "data": {"sha256": data_sha256, "ferplus_sha256": content_hash(ds.ferplus), "label_mode": ds.label_mode,
-                 "split": split, "limit": ds.limit},
+                 "split": split, "limit": ds.limit, "sample": ds.sample},
         "degradation": degradation, "restorer": restorer_identity(cell.restorer),
         "model": model_identity(cell.model, trained),
         "seed": spec.seed, "n_boot": spec.n_boot, "audit": spec.audit,

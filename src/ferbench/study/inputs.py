@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..data.splits import default_split
 from .spec import DatasetSpec, ModelSpec, RestorerSpec
 
@@ -35,9 +37,25 @@ def eval_split(spec: DatasetSpec, ds) -> str:
     return default_split(ds) if spec.split == "auto" else spec.split
 
 
-def eval_dataset(spec: DatasetSpec):
+def eval_dataset(spec: DatasetSpec, seed: int = 0):
+    """The faces a cell evaluates: the split, then its first ``limit`` faces or a stratified ``sample``."""
     ds = full_dataset(spec.path, spec.ferplus, spec.label_mode)
-    return ds.select(eval_split(spec, ds), limit=spec.limit)
+    faces = ds.select(eval_split(spec, ds), limit=spec.limit)
+    if spec.sample is None or spec.sample >= len(faces):
+        return faces
+    return faces.subset(stratified_sample(faces.labels, spec.sample, seed))
+
+
+def stratified_sample(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices (sorted) of ``n`` items drawn without replacement so that each class keeps its share
+    (largest-remainder rounding); the same labels, ``n`` and ``seed`` always give the same faces."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * n / counts.sum()
+    take = np.floor(quota).astype(int)
+    take[np.argsort(-(quota - take), kind="stable")[: n - take.sum()]] += 1
+    picked = [rng.choice(np.flatnonzero(labels == c), size=k, replace=False) for c, k in zip(classes, take)]
+    return np.sort(np.concatenate(picked))
 
 
 def restorer_kwargs(rs: RestorerSpec) -> dict[str, Any]:
@@ -53,7 +71,9 @@ def prepare(ds, degradation: str, severity: int, rs: RestorerSpec | None, seed: 
     cost: dict[str, Any] = {}
     if degradation != "none":
         with PhaseMeter("degradation", items=len(ds)) as m:
-            ds = degrade_dataset(ds, degradation, severity, seed=seed)
+            # a resizing degradation (downscale) hands its small faces on: a restorer gets the real low-res
+            # input, and without one the model's own resize brings them to its input size
+            ds = degrade_dataset(ds, degradation, severity, seed=seed, keep_size=False)
         cost["degradation"] = m.result
     if rs is not None and rs.name != "identity":
         with PhaseMeter("restoration", items=len(ds)) as m:

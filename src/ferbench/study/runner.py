@@ -83,7 +83,7 @@ def run_cell(spec_json: str, cell_id: str, results: str, identity_json: str, thr
     out = root / "runs" / cell.id
     try:
         predictor = predictor_for(cell.model, root, spec.batch_size)
-        base = eval_dataset(cell.dataset)
+        base = eval_dataset(cell.dataset, spec.seed)
         ds, cost = prepare(base, cell.degradation, cell.severity, cell.restorer, spec.seed)
         clean = _clean_ids(root, cell.dataset, base) if spec.audit else None
         config = cell_config(cell, spec, root, json.loads(identity_json))

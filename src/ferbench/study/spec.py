@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-BUILTIN = ("quick", "paper")
+BUILTIN = ("quick", "smoke", "paper")
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 
 
@@ -41,8 +41,16 @@ class DatasetSpec(Strict):
     path: str
     split: str = "auto"                 # evaluation split; auto = PrivateTest if present, else PublicTest
     limit: Optional[int] = None         # first N evaluation images (quick studies)
+    sample: Optional[int] = Field(None, ge=7)  # a fixed class-stratified random sample of N faces (study seed)
     ferplus: Optional[str] = None
     label_mode: Literal["majority", "plurality", "soft"] = "majority"
+
+    @model_validator(mode="after")
+    def _one_subset(self) -> "DatasetSpec":
+        if self.limit is not None and self.sample is not None:
+            raise ValueError(f"dataset {self.name}: give limit (the first N faces) or sample (a stratified sample), "
+                             "not both")
+        return self
 
 
 class DegradationSpec(Strict):
@@ -63,6 +71,7 @@ class RestorerSpec(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     weights: Optional[str] = None
     size: Optional[int] = None          # output size (None: the input size)
+    conditions: Optional[list[str]] = None  # only these conditions ("downscale", "downscale-2", "none"); None: all
 
     @property
     def key(self) -> str:
@@ -76,10 +85,16 @@ class ModelSpec(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     train: Optional[dict[str, Any]] = None     # TrainConfig overrides: train this model inside the study
     train_restorer: Optional[str] = None       # restorer key applied to training faces (None: originals)
+    conditions: Optional[list[str]] = None     # evaluated only under these conditions (as for restorers)
 
     @property
     def registered(self) -> str:
         return self.model or (self.train or {}).get("model") or self.name
+
+
+def applies(conditions: Optional[list[str]], degradation: str, severity: int) -> bool:
+    """Whether a restorer or model with these ``conditions`` is crossed with this degradation and severity."""
+    return conditions is None or degradation in conditions or f"{degradation}-{severity}" in conditions
 
 
 class StudySpec(Strict):
@@ -96,9 +111,22 @@ class StudySpec(Strict):
     models: list[ModelSpec]
     train_defaults: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _known_conditions(self) -> "StudySpec":
+        known = {"none"} | {d.name for d in self.degradations}
+        known |= {f"{d.name}-{s}" for d in self.degradations for s in d.severities}
+        for kind, items in (("restorer", self.restorers), ("model", self.models)):
+            for item in items:
+                unknown = sorted(set(item.conditions or []) - known)
+                if unknown:
+                    name = getattr(item, "key", None) or item.name
+                    raise ValueError(f"{kind} {name}: conditions {unknown} are not in the study "
+                                     f"(known: {', '.join(sorted(known))})")
+        return self
+
     @classmethod
     def load(cls, source: str | Path) -> "StudySpec":
-        """A study file, or the name of a built-in study (``quick``, ``paper``)."""
+        """A study file, or the name of a built-in study (``quick``, ``smoke``, ``paper``)."""
         if str(source) in BUILTIN and not Path(source).exists():
             text = resources.files("ferbench.study").joinpath("studies", f"{source}.yaml").read_text()
         else:
@@ -129,7 +157,8 @@ def cells(spec: StudySpec) -> list[Cell]:
             for sev in (dg.severities if dg.name != "none" else [0]):
                 for rs in spec.restorers:
                     for m in spec.models:
-                        out.append(Cell(dataset=ds, degradation=dg.name, severity=sev, restorer=rs, model=m))
+                        if applies(rs.conditions, dg.name, sev) and applies(m.conditions, dg.name, sev):
+                            out.append(Cell(dataset=ds, degradation=dg.name, severity=sev, restorer=rs, model=m))
     ids = [c.id for c in out]
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
