@@ -90,7 +90,10 @@ def build_results(root: Path) -> dict:
     metrics = {
         "tiny-clean": run("tiny-clean", tiny, test),
         "band-clean": run("band-clean", BandReader(), test),
-        "resnet-clean": run("resnet-clean", BandReader(), test, model="resnet_gfpgan", registered_model="resnet50"),
+        "resnet-clean": run("resnet-clean", BandReader(), test, model="resnet_gfpgan", registered_model="resnet50",
+                            extra={"training": {"phase": "training", "wall_s": 3600.0, "items": 1000}}),
+        # a zero-shot CLIP path with random weights: never set beside the paper's CLIP
+        "clip-clean": run("clip-clean", BandReader(), test, model="tiny_clip_random", registered_model="clip"),
     }
     for severity in (1, 2):
         noisy = replace(test, images=_noise(test.images, severity))
@@ -181,21 +184,22 @@ def test_main_table_numbers_match_metrics(rendered, results):
     tables = Tables(html).tables
     main = tables["main-table"]
     body = [r for r in main if r and re.fullmatch(r"R\d+", r[0])]
-    assert len(body) == 8  # 7 study cells + the subset run; the crashed one is listed as not included
+    assert len(body) == 9  # 8 study cells + the subset run; the crashed one is listed as not included
     assert "runs/crashed</code> (running (no metrics.json))" in html
     assert _row(tables["not-run"], "skipped (2)")[1:] == ["weights w.safetensors not found", "a__phi35, b__phi35"]
     header = main[0]
-    assert header[:8] == ["run", "model", "degradation", "restorer", "accuracy", "balanced accuracy", "macro-F1",
-                          "n"]  # no "data" column: every run is on the same dataset and split
-    assert [h for h in header if h in ("preprocessing", "restoration", "inference", "evaluation")] == \
-        ["restoration", "inference", "evaluation"]
+    assert header == ["run", "model", "degradation", "restorer", "accuracy", "balanced accuracy", "macro-F1",
+                      "n", "n_scored"]  # no "data" column: every run is on the same dataset and split
+    phases = tables["phase-table"]  # cost has its own table, so that neither scrolls sideways
+    assert [h for h in phases[0] if h in ("preprocessing", "restoration", "training", "inference", "evaluation")] \
+        == ["restoration", "training", "inference", "evaluation"]
     ref = _ref(tables, "band_reader · noise 2 · median5")
     row = _row(main, ref)
     m = built["metrics"]["band-noise2-median"]
     lo, hi = m["accuracy_ci"]
     assert row[4] == f"{100 * m['accuracy']:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
     assert row[7:9] == [str(m["n"]), str(m["n_scored"])]
-    tiny = _row(main, _ref(tables, "tiny_cnn · none · identity"))
+    tiny = _row(tables["phase-table"], _ref(tables, "tiny_cnn · none · identity"))
     assert tiny[-2:] == ["6.23 k", "2.99 M"]  # params, FLOPs per image of the 8-wide tiny_cnn
 
 
@@ -206,9 +210,10 @@ def test_per_class_and_confusion(rendered, results):
     assert per_class[0][2:9] == list(EMOTIONS)  # FER order, never alphabetical
     clean = _row(per_class, _ref(tables, "band_reader · none · identity"))
     assert clean[2:] == ["100.0"] * 8
-    assert len(re.findall(r'<img src="data:image/png;base64,[^"]+" alt="confusion matrix', html)) == 8
-    assert len(list(out.glob("figures/confusion-R*.png"))) == 8
-    assert markdown.count("![confusion matrix") == 8
+    # clean, unrestored runs only (4 models + the subset run): one per model, not one per condition
+    assert len(re.findall(r'<img src="data:image/png;base64,[^"]+" alt="confusion matrix', html)) == 5
+    assert len(list(out.glob("figures/confusion-R*.png"))) == 5
+    assert markdown.count("![confusion matrix") == 5
 
 
 def test_pareto_robustness_and_samples(rendered):
@@ -223,9 +228,9 @@ def test_pareto_robustness_and_samples(rendered):
     front = re.search(r"Pareto front by restoration \+ inference wall seconds per image, noise 2: ([R\d → ]+)<", html)
     assert front.group(1).split(" → ")[-1] == restored and html.count(", noise 2: ") == 1
     cost = tables["cost-table"]
-    assert len(cost) == 1 + 8 and _row(cost, tiny)[5:] == ["2.99 M", "yes"]
+    assert len(cost) == 1 + 9 and _row(cost, tiny)[5:] == ["2.99 M", "yes"]
     assert 'alt="accuracy against degradation severity"' in html
-    assert "![accuracy against degradation severity](figures/robustness.png)" in markdown
+    assert "![accuracy against degradation severity](figures/headline.png)" in markdown
     assert "artifacts/median/noise-2.png" in html
     assert (out / "figures" / "sample-01.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "No restoration sample grids" not in html
@@ -239,12 +244,12 @@ def test_significance_matrix_is_mcnemar_on_shared_samples(rendered, results):
     root, _ = results
     tables = Tables(html).tables
     matrices = [t for name, t in tables.items() if name.startswith("table")]
-    assert len(matrices) == 1  # the 40-sample subset run pairs with nobody
-    matrix = matrices[0]
+    # one matrix per test condition (none, noise 1, noise 2); the 40-sample subset run pairs with nobody
+    assert sorted(len(m[0]) - 1 for m in matrices) == [2, 2, 4]
+    matrix = next(m for m in matrices if len(m[0]) == 5)
     refs = matrix[0][1:]
-    assert len(refs) == 7
     dirs = {_ref(tables, "tiny_cnn · none · identity"): "tiny-clean",
-            _ref(tables, "band_reader · noise 2 · identity"): "band-noise2"}
+            _ref(tables, "band_reader · none · identity"): "band-clean"}
     first, second = sorted(dirs, key=refs.index)
     arrays = {ref: arrays_from_records(sorted(read_predictions(root / "runs" / cell / "predictions.jsonl"),
                                               key=lambda r: r["id"]))
@@ -254,8 +259,8 @@ def test_significance_matrix_is_mcnemar_on_shared_samples(rendered, results):
     i, j = refs.index(first) + 1, refs.index(second) + 1
     assert matrix[i][j] == ("<0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}")
     assert matrix[j][i] == f"{-100 * expected['accuracy_diff']:+.1f}"  # lower triangle: row − column
-    assert "Bonferroni threshold 0.0024" in html  # 21 pairs
-    assert "### 7 runs on the same 84 samples (21 pairs" in markdown
+    assert "Bonferroni threshold 0.0083" in html  # 6 pairs
+    assert "### 4 runs on the same 84 samples (6 pairs" in markdown
 
 
 def test_leakage_section(rendered, results):
@@ -281,8 +286,11 @@ def test_claims_are_labelled_and_matched(rendered):
     claims = tables["claims-table"]
     assert claims[0][1] == "claimed accuracy (paper)"
     by_model = {r[0]: r for r in claims[1:]}
-    assert by_model["EfficientNet-B0"][1] == "86.44 claim" and by_model["EfficientNet-B0"][2] == "not measured here"
-    assert by_model["CLIP"][1] == "64.07 claim" and by_model["Phi-3.5-Vision"][1] == "51.66 claim"
+    assert by_model["EfficientNet-B0"][1] == "86.44 claim"
+    assert by_model["EfficientNet-B0"][2].startswith("not measured here: the paper trains it")
+    # a random CLIP is not the paper's CLIP ViT-B/32: no like-for-like row, and the reason
+    assert by_model["CLIP"][1] == "64.07 claim" and "hub, unreachable offline" in by_model["CLIP"][2]
+    assert by_model["Phi-3.5-Vision"][1] == "51.66 claim"
     assert by_model["ResNet-50"][1:4] == ["85.72 claim", _ref(tables, "resnet_gfpgan · none · identity"),
                                         "resnet_gfpgan · none · identity"]
     assert "arXiv:2508.13524" in html and "73–76%" in html and "claims, not measurements" in markdown
@@ -307,7 +315,7 @@ def test_store_has_one_row_per_finished_run(results, tmp_path):
     root, built = results
     path = build_store(root, tmp_path / "store.parquet")
     df = pd.read_parquet(path)
-    assert len(df) == 8 and df["run_id"].is_unique
+    assert len(df) == 9 and df["run_id"].is_unique
     row = df.set_index("run_id").loc["band-noise2-median"]
     m = built["metrics"]["band-noise2-median"]
     assert (row["degradation"], row["severity"], row["restorer"], row["restorer_method"]) == ("noise", 2.0, "median5",
@@ -348,3 +356,40 @@ def test_cli_on_plain_eval_runs(tmp_path):
     assert (tmp_path / "res" / "store.parquet").exists()
     result = runner.invoke(app, ["report", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
+
+
+def test_findings_quote_the_tables(rendered, results):
+    """Every accuracy a finding quotes is the table's, and differences agree with the table's accuracies."""
+    from ferbench.report.context import build_context
+
+    _, html, markdown = rendered
+    root, _ = results
+    tables = Tables(html).tables
+    main = {r[0]: r for r in tables["main-table"][1:]}
+    dedup = {r[0]: r for r in tables["leakage-table"][1:]}
+    context = build_context(root)
+    findings = context["findings"]
+    topics = [f.topic for f in findings]
+    assert topics[:2] == ["Faces", "Best model"] and {"noise", "Restoration", "Leakage"} <= set(topics)
+    assert '<section id="findings">' in html and html.index('id="findings"') < html.index('id="main"')
+    quoted = 0
+    for f in findings:
+        assert f.text in html.replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'")
+        for q in f.quotes:
+            row = main[q["ref"]] if q["key"] == "accuracy" else dedup[q["ref"]]
+            assert q["text"] == (row[4] if q["key"] == "accuracy" else row[4])
+            value, interval = q["text"].split(" ", 1)
+            assert f"{value}% (95% CI {interval[1:-1]})" in f.text or f"{value}%" in f.text
+            quoted += 1
+    assert quoted >= 6
+    best = next(f for f in findings if f.topic == "Best model")
+    assert best.text.startswith("On clean faces the most accurate model is band_reader at 100.0%")
+
+    def acc(ref):
+        return float(main[ref][4].split()[0])
+
+    for x in context["loss_rows"]:
+        assert abs(100 * x["loss"] - (acc(x["clean_ref"]) - acc(x["ref"]))) <= 0.11
+    for x in context["restorer_rows"]:
+        assert abs(100 * x["gain"] - (acc(x["ref"]) - acc(x["base_ref"]))) <= 0.11
+    assert len(context["restorer_rows"]) == 2 and tables["loss-table"] and tables["restorer-table"]

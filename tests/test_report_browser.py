@@ -47,16 +47,28 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert driver.title == "ferbench report: results"
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
-        assert len(images) == 8 + 1 + 1 + 1  # confusion matrices, Pareto, robustness, one sample grid
+        assert len(images) == 5 + 1 + 1 + 1  # confusion matrices (clean runs), headline, Pareto, one sample grid
         broken = [alt for alt, complete, width, height in images if not (complete and width > 0 and height > 0)]
         assert not broken, f"images that did not load: {broken}"
-        for table in ("main-table", "per-class-table", "cost-table", "leakage-table", "audit-1", "claims-table"):
+        # the report opens with the findings, then the headline figure, before the long tables
+        order = driver.execute_script("return Array.from(document.querySelectorAll('main > section')).map(s => s.id)")
+        assert order[:3] == ["findings", "headline", "main"], order
+        assert driver.execute_script("return document.querySelectorAll('#findings li').length") >= 4
+        headline = driver.execute_script(
+            "const i = document.querySelector('#headline img'); return i && [i.alt, i.complete, i.naturalWidth]")
+        assert headline and headline[0] == "accuracy against degradation severity" and headline[2] > 400
+        for table in ("main-table", "phase-table", "per-class-table", "cost-table", "leakage-table", "audit-1",
+                      "claims-table", "loss-table", "restorer-table"):
             rows = driver.execute_script(f"return document.querySelectorAll('#{table} tbody tr').length")
             assert rows > 0, f"table #{table} is missing or empty"
-        assert driver.execute_script("return document.querySelectorAll('table.significance').length") == 1
-        # the wide main table scrolls inside its box instead of pushing the page sideways
-        page_width = driver.execute_script("return document.documentElement.scrollWidth")
-        assert page_width <= driver.execute_script("return window.innerWidth") + 1
+        assert driver.execute_script("return document.querySelectorAll('table.significance').length") == 3
+        # readable at 1400 px: no sideways scrolling of the page, nor inside any box
+        assert driver.execute_script("return window.innerWidth") == 1400
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 1400
+        wide = driver.execute_script("return Array.from(document.querySelectorAll('table, .scroll, figure'))"
+                                     ".filter(e => e.scrollWidth > e.clientWidth + 1 || "
+                                     "e.getBoundingClientRect().right > 1400).map(e => e.id || e.tagName)")
+        assert not wide, f"wider than the 1400-px window: {wide}"
         driver.set_window_size(1400, driver.execute_script("return document.body.scrollHeight") + 100)
         shot = tmp_path / "report.png"
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

@@ -99,3 +99,65 @@ def test_cli_dry_run_and_parallel_cells(study_file, tmp_path):
     assert result.exit_code == 0, result.output
     assert (results / "runs" / "syn__none__identity__fixed" / "metrics.json").exists()
     assert not (results / "runs" / "syn__none__bicubic96__fixed").exists()
+
+
+def test_quick_study_uses_real_models_and_restores_small_faces():
+    """The main job shows real models only; seconds-trained and random models live in the smoke study."""
+    from ferbench.models.registry import get_model_entry
+
+    quick = StudySpec.load("quick")
+    assert all(m.train is None and m.weights is None for m in quick.models)  # packaged weights only
+    assert {m.registered for m in quick.models} == {"fernet_ensemble", "fernet", "mini_xception_64", "big_xception"}
+    assert all(get_model_entry(m.registered).meta.get("family") != "clip" for m in quick.models)
+    degradations = {d.name: d.severities for d in quick.degradations}
+    assert {"downscale", "gaussian_blur", "gaussian_noise", "jpeg", "low_brightness"} <= set(degradations)
+    assert all(len(s) >= 2 for name, s in degradations.items() if name != "none")
+    assert quick.datasets[0].sample and quick.datasets[0].split == "PublicTest"
+    # super-resolution only where the face is small, at the scale that brings it back to 48 px
+    for c in cells(quick):
+        if c.restorer.name == "opencv_sr":
+            assert c.degradation == "downscale" and f"_x{c.severity}" in c.restorer.key
+    smoke = StudySpec.load("smoke")
+    assert any(m.train for m in smoke.models) and any(m.model == "clip" for m in smoke.models)
+
+
+def test_downscaled_faces_reach_the_restorer_small(study_file, tmp_path):
+    """A super-resolver gets the 24-px face, not a bicubic copy at 48 px; identity leaves the model's resize."""
+    from ferbench.study.inputs import eval_dataset, prepare
+    from ferbench.study.spec import RestorerSpec
+
+    spec = StudySpec.load(study_file)
+    faces = eval_dataset(spec.datasets[0])
+    small, _ = prepare(faces, "downscale", 2, RestorerSpec(name="identity"), seed=0)
+    assert small.image_size == (24, 24)
+    restored, cost = prepare(faces, "downscale", 2, RestorerSpec(name="resize", params={"method": "bicubic"}, size=48),
+                             seed=0)
+    assert restored.image_size == (48, 48) and "restoration" in cost
+    import cv2
+
+    expected = cv2.resize(small.images[0], (48, 48), interpolation=cv2.INTER_CUBIC)
+    assert (restored.images[0] == expected).all()  # bicubic from the small face, once
+
+
+def test_smoke_study_runs_every_stage(tmp_path, monkeypatch):
+    """The built-in smoke study (what tests and installation checks run) on synthetic faces."""
+    from conftest import SHARED_MODELS
+    from ferbench.models.vlm.tiny import build_tiny
+
+    images, labels = synthetic_faces(140, seed=5)
+    csv = write_fer_csv(tmp_path / "fer.csv", images, labels, ["Training"] * 98 + ["PublicTest"] * 42)
+    monkeypatch.setenv("FERBENCH_DATA", str(csv))
+    monkeypatch.setenv("FERBENCH_SMOKE_FACES", "28")
+    monkeypatch.setenv("FERBENCH_MODELS", str(SHARED_MODELS))
+    monkeypatch.setenv("FERBENCH_TINY_CLIP", str(build_tiny("open_clip", tmp_path / "clip")))
+    result = runner.invoke(app, ["run", "smoke", "--out", str(tmp_path / "res"), "-q"])
+    assert result.exit_code == 0, result.output
+    status = json.loads((tmp_path / "res" / "status.json").read_text())
+    finished = {k for k, v in status.items() if v["status"] == "finished"}
+    assert "fer2013__none__identity__tiny_clip_random" in finished
+    assert "fer2013__downscale-2__bicubic__fernet_seconds" in finished
+    assert not any("tiny_clip" in k and "none" not in k for k in status)  # the CLIP sees clean faces only
+    skipped = {k for k, v in status.items() if v["status"] == "skipped"}
+    assert skipped <= {k for k in status if "fsrcnn" in k}  # only where ../shared/models is absent
+    run = json.loads((tmp_path / "res" / "runs" / "fer2013__none__identity__mini_xception_64" / "run.json").read_text())
+    assert run["config"]["sample"] == 28 and run["dataset"]["n"] == 28

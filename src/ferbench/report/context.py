@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..emotions import EMOTIONS
-from ..runs.collect import NO_DEGRADATION, PHASES, Collected, collect
+from ..runs.collect import NO_DEGRADATION, NO_RESTORER, PHASES, Collected, collect
 from . import figures
 from .claims import claims_table, paper_claims
+from .findings import Pairs, clean_rows, findings, loss_table, restorer_table
 from .fmt import pval, signed_pp
 from .significance import significance_groups
 
@@ -40,17 +41,27 @@ def build_context(results: str | Path, title: str | None = None, max_samples: in
     step("reading runs")
     found: Collected = collect(root)
     rows = [r.row for r in found.runs]
+    for r in found.runs:
+        model = r.run.get("model") or {}
+        r.row["sample_kind"] = _sample_kind(r.run.get("config") or {})
+        r.row["model_weights"] = model.get("weights") or model.get("source")  # claims: like for like only
+    step("findings")
+    pairs = Pairs(found.runs, n_boot=max(n_boot, 1000))
+    found_text = findings(found.runs, pairs)
+    clean = {r["ref"] for r in clean_rows(rows)}
     step("confusion matrices")
+    shown = [r for r in found.runs if r.metrics.get("confusion_matrix") and (r.row["ref"] in clean or not clean)]
     confusions = [Figure(f"figures/confusion-{r.row['ref']}.png",
                          figures.confusion_png(r.metrics["confusion_matrix"], f"{r.row['ref']}: {r.row['setting']}"),
-                         f"{r.row['ref']}: {r.row['setting']}")
-                  for r in found.runs if r.metrics.get("confusion_matrix")]
+                         f"{r.row['ref']}: {r.row['setting']}") for r in shown]
     step("significance tests")
     groups = significance_groups(found.runs, n_boot=n_boot)
     for group in groups:
         group["table"] = _significance_cells(group)
     pareto, fronts = _pareto(rows)
     return {
+        "findings": found_text, "headline": _headline(rows), "loss_rows": loss_table(rows, pairs),
+        "restorer_rows": restorer_table(rows, pairs), "confusions_all": len(shown) == len(found.runs),
         "title": title or f"ferbench report: {root.resolve().name}",
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "results": str(root), "rows": rows, "unfinished": found.unfinished, "emotions": EMOTIONS,
@@ -60,14 +71,41 @@ def build_context(results: str | Path, title: str | None = None, max_samples: in
         "show_data": len({(r["dataset"], r["split"]) for r in rows}) > 1,
         "confusions": confusions, "pareto": pareto, "pareto_fronts": fronts,
         "cost_rows": _cost_rows(rows, fronts),
-        "robustness": _robustness(rows), "samples": _samples(root, max_samples),
+        "samples": _samples(root, max_samples),
         "significance": groups,
-        "dedup_rows": [r for r in rows if r.get("dedup_accuracy") is not None],
+        "dedup_rows": [r for r in rows if r.get("dedup_accuracy") is not None and (r["ref"] in clean or not clean)],
         "audits": [_audit(path) for pattern in AUDIT_FILES for path in sorted(root.glob(pattern))],
         "not_run": _not_run(root / STATUS),
         "claims": paper_claims(), "claims_rows": claims_table(rows),
         "environment": sorted({(r["machine"] or "?", r["torch_version"] or "?") for r in rows}),
     }
+
+
+def _sample_kind(config: dict[str, Any]) -> str:
+    if config.get("sample"):
+        return "a fixed class-stratified random sample"
+    return f"the first {config['limit']:,} rows" if config.get("limit") else ""
+
+
+def _headline(rows: list[dict[str, Any]]) -> Figure | None:
+    """Accuracy against severity per degradation, unrestored runs, models as lines with CI bands."""
+    plain = [r for r in rows if r["restorer"] == NO_RESTORER and r.get("accuracy") is not None]
+    degraded = [r for r in plain if r["degradation"] != NO_DEGRADATION and r["severity"] is not None]
+    if not degraded:
+        return None
+    clean = {r["model"]: _ci_bounds(r) for r in plain if r["degradation"] == NO_DEGRADATION}
+    panels: dict[str, dict[str, list]] = {}
+    for r in degraded:
+        panels.setdefault(r["degradation"], {}).setdefault(r["model"], []).append((r["severity"], *_ci_bounds(r)))
+    for series in panels.values():
+        for model, points in series.items():
+            if model in clean:
+                points.append((0.0, *clean[model]))
+    seen = {m for series in panels.values() for m in series}
+    only = {m: v for m, v in clean.items() if m not in seen}
+    return Figure("figures/headline.png", figures.headline_png(panels, only),
+                  "Accuracy against degradation severity, without restoration: one panel per degradation, one line "
+                  "per model, 95% bootstrap CIs as bands (severity 0: clean faces)")
 
 
 def _ci_bounds(row: dict[str, Any], key: str = "accuracy") -> tuple[float, float, float]:
@@ -117,29 +155,6 @@ def _cost_rows(rows: list[dict[str, Any]], fronts: list[dict[str, Any]]) -> list
     on = {(f["key"], ref) for f in fronts for ref in f["refs"]}
     return [{**r, "front_time": (COSTS[0][0], r["ref"]) in on, "front_flops": (COSTS[1][0], r["ref"]) in on}
             for r in rows if r.get("accuracy") is not None and (r.get(COSTS[0][0]) or r.get(COSTS[1][0]))]
-
-
-def _robustness(rows: list[dict[str, Any]]) -> Figure | None:
-    """Accuracy against severity, one line per model × restorer (× data when several), one panel per
-    degradation; undegraded runs of the same line are its severity-0 point."""
-    degraded = [r for r in rows if r["degradation"] != NO_DEGRADATION and r["severity"] is not None]
-    if not degraded:
-        return None
-    several_data = len({(r["dataset"], r["split"]) for r in rows}) > 1
-
-    def line(r: dict[str, Any]) -> str:
-        return f"{r['model']} + {r['restorer']}" + (f" ({r['dataset']} {r['split']})" if several_data else "")
-
-    lines: dict[str, dict[str, list]] = {}
-    for r in degraded:
-        lines.setdefault(r["degradation"], {}).setdefault(line(r), []).append((r["severity"], *_ci_bounds(r)))
-    for r in rows:
-        if r["degradation"] == NO_DEGRADATION:
-            for series in lines.values():
-                if line(r) in series:
-                    series[line(r)].append((0.0, *_ci_bounds(r)))
-    return Figure("figures/robustness.png", figures.robustness_png(lines),
-                  "Accuracy against degradation severity, per model and restorer (error bars: 95% CI)")
 
 
 def _samples(root: Path, limit: int) -> dict[str, Any]:

@@ -7,8 +7,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..runs.collect import NO_DEGRADATION
-
 DPI = 110
 
 
@@ -89,20 +87,34 @@ def pareto_png(panels: list[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def robustness_png(lines: dict[str, dict[str, list[tuple[float, float, float, float]]]]) -> bytes:
-    """``{degradation: {line label: [(severity, acc, low, high), ...]}}``: one panel per degradation."""
-    fig = _figure(5.2 * len(lines), 4.0)
-    for k, (degradation, series) in enumerate(lines.items()):
-        ax = fig.add_subplot(1, len(lines), k + 1)
-        span = max(max(p[0] for pts in series.values() for p in pts), 1.0)
-        for k, (label, points) in enumerate(series.items()):
+def headline_png(panels: dict[str, dict[str, list[tuple[float, float, float, float]]]],
+                 clean_only: dict[str, tuple[float, float, float]], columns: int = 3) -> bytes:
+    """Accuracy against severity, one panel per degradation, one line per model with its 95% CI as a band.
+    ``panels``: ``{degradation: {model: [(severity, acc, low, high), ...]}}`` (severity 0 = clean faces);
+    ``clean_only``: models measured on clean faces only, drawn as a point with its CI at severity 0."""
+    models = list(dict.fromkeys([m for series in panels.values() for m in series] + list(clean_only)))
+    colour = {m: f"C{k % 10}" for k, m in enumerate(models)}
+    rows = max(1, -(-len(panels) // columns))
+    fig = _figure(4.0 * columns, 3.1 * rows)
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
+    for ax, (degradation, series) in zip(axes.flat, panels.items()):
+        for model, points in series.items():
             sev, acc, low, high = (np.asarray(v, dtype=float) for v in zip(*sorted(points)))
-            dodge = (k - (len(series) - 1) / 2) * 0.012 * span  # keep overlapping error bars apart
-            ax.errorbar(sev + dodge, acc * 100, yerr=np.clip(np.vstack([acc - low, high - acc]) * 100, 0, None),
-                        marker="o", ms=4, capsize=2, lw=1.3, label=label)
-        ax.set_title(f"degradation: {degradation}", fontsize=9)
-        ax.set_xlabel(f"severity (0 = {NO_DEGRADATION})", fontsize=9)
-        ax.set_ylabel("accuracy % (95% CI)", fontsize=9)
+            ax.fill_between(sev, low * 100, high * 100, color=colour[model], alpha=0.15, lw=0)
+            ax.plot(sev, acc * 100, marker="o", ms=4, lw=1.6, color=colour[model], label=model)
+        for model, (acc, low, high) in clean_only.items():
+            ax.errorbar([0], [acc * 100], yerr=[[max(0, (acc - low) * 100)], [max(0, (high - acc) * 100)]],
+                        fmt="D", ms=5, capsize=3, color=colour[model], label=f"{model} (clean faces only)")
+        ax.set_title(degradation, fontsize=10)
+        ax.set_xlabel("severity (0 = clean)", fontsize=8)
+        ax.set_xticks(sorted({p[0] for pts in series.values() for p in pts}))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy % (95% CI)", fontsize=8)
+    spare = list(axes.flat)[len(panels):]
+    handles, labels = next(iter(axes.flat)).get_legend_handles_labels()
+    for ax in spare:
+        ax.axis("off")
+    (spare[0] if spare else fig).legend(handles, labels, loc="center" if spare else "lower center", fontsize=8,
+                                        frameon=False)
     return _png(fig)

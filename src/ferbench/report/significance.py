@@ -31,7 +31,9 @@ def significance_groups(runs: list[Run], n_boot: int = 200, seed: int = 0) -> li
         if len(arrays["ids"]):
             order = np.argsort(arrays["ids"], kind="stable")
             arrays = {k: v[order] for k, v in arrays.items()}
-            by_key.setdefault(_sample_key(arrays), []).append((run, arrays))
+            # one group per test condition: a matrix of every run on the same faces would not fit a page
+            condition = (run.row["degradation"], run.row["severity"])
+            by_key.setdefault(f"{_sample_key(arrays)} {condition}", []).append((run, arrays))
     groups = []
     for members in by_key.values():
         if len(members) < 2:

@@ -7,10 +7,11 @@ with a different configuration is refused instead of mixing results.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -33,8 +34,10 @@ def dataset_info(ds: Dataset) -> dict[str, Any]:
 
 def evaluate(predictor: Predictor, ds: Dataset, out_dir: str | Path, config: dict[str, Any], seed: int = 0,
              n_boot: int = 1000, batch_size: int | None = None, clean_ids: list[str] | None = None,
-             extra_cost: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) an evaluation and return its metrics."""
+             extra_cost: dict[str, Any] | None = None, progress: bool = True,
+             on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation and return its metrics. ``on_batch(n)`` is called after each batch of n
+    images (a caller's own progress display: the study runner's, when ``progress`` is False)."""
     import torch
 
     if len(ds) == 0:
@@ -67,9 +70,9 @@ def evaluate(predictor: Predictor, ds: Dataset, out_dir: str | Path, config: dic
     todo = np.flatnonzero(~np.isin(ds.ids, np.array(sorted(done), dtype=ds.ids.dtype))) if done else np.arange(len(ds))
     extra_totals: dict[str, float] = {}
     with PhaseMeter("inference", batch_size=batch_size) as meter:
-        with progress_bar() as bar:
-            task = bar.add_task(f"{predictor.name}", total=len(ds), completed=len(ds) - len(todo), rate="",
-                                visible=progress)
+        with progress_bar() if progress else contextlib.nullcontext() as bar:
+            task = bar.add_task(f"{predictor.name}", total=len(ds), completed=len(ds) - len(todo), rate="") \
+                if bar else None
             t0, count = time.perf_counter(), 0
             for lo in range(0, len(todo), batch_size):
                 index = todo[lo:lo + batch_size]
@@ -82,7 +85,10 @@ def evaluate(predictor: Predictor, ds: Dataset, out_dir: str | Path, config: dic
                     if isinstance(value, (int, float)):
                         extra_totals[key] = extra_totals.get(key, 0) + value
                 count += len(index)
-                bar.update(task, advance=len(index), rate=f"{count / (time.perf_counter() - t0):.1f} img/s")
+                if bar:
+                    bar.update(task, advance=len(index), rate=f"{count / (time.perf_counter() - t0):.1f} img/s")
+                if on_batch:
+                    on_batch(len(index))
     meter.set_items(len(todo))
     run["cost"]["inference" if not run["cost"].get("inference") else f"inference_resumed_{now()}"] = meter.result
     if extra_totals:

@@ -17,6 +17,7 @@ interrupted cell resumes from its predictions. One ``ferbench run`` at a time wr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections import Counter
@@ -56,7 +57,7 @@ def cell_config(cell: Cell, spec: StudySpec, results: Path, identity: dict[str, 
     return {
         "study": {"name": spec.name, "cell": cell.id},
         "data": cell.dataset.path, "dataset": cell.dataset.name, "split": cell.dataset.split,
-        "limit": cell.dataset.limit,
+        "limit": cell.dataset.limit, "sample": cell.dataset.sample,
         "degradation": None if cell.degradation == "none" else {"name": cell.degradation, "severity": cell.severity},
         "restorer": None if cell.restorer.name == "identity" else {"name": cell.restorer.name, "label": cell.restorer.key,
                                                                   "params": cell.restorer.params,
@@ -68,9 +69,10 @@ def cell_config(cell: Cell, spec: StudySpec, results: Path, identity: dict[str, 
 
 
 def run_cell(spec_json: str, cell_id: str, results: str, identity_json: str, threads: int | None = None,
-             progress: bool = False) -> dict[str, Any]:
+             progress: bool = False, on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Run one cell (in this process, a pool worker or a Ray task). Never raises: returns a status.
-    ``identity_json``: the cell's identity as the driver computed it (see :mod:`ferbench.study.identity`)."""
+    ``identity_json``: the cell's identity as the driver computed it (see :mod:`ferbench.study.identity`);
+    ``on_batch(n)``: called after each batch of n faces classified (in this process only)."""
     import torch
 
     from ..runs.evaluate import evaluate
@@ -88,7 +90,7 @@ def run_cell(spec_json: str, cell_id: str, results: str, identity_json: str, thr
         clean = _clean_ids(root, cell.dataset, base) if spec.audit else None
         config = cell_config(cell, spec, root, json.loads(identity_json))
         metrics = evaluate(predictor, ds, out, config, seed=spec.seed, n_boot=spec.n_boot,
-                           clean_ids=clean, extra_cost=cost, progress=progress)
+                           clean_ids=clean, extra_cost=cost, progress=progress, on_batch=on_batch)
         return {"cell": cell.id, "status": "finished", "accuracy": metrics["accuracy"], "n": metrics["n"]}
     except Missing as exc:
         return {"cell": cell.id, "status": "skipped", "reason": str(exc)}
@@ -173,8 +175,7 @@ def run_study(spec: StudySpec, results: str | Path, workers: int = 1, executor: 
 
 def _run_study(spec: StudySpec, root: Path, workers: int, executor: str, only: str | None, progress: bool,
                say: Callable[[str], None]) -> dict[str, Any]:
-    from rich.progress import Progress
-
+    from ..utils.progress import progress_bar
     from .grids import sample_grids
 
     write_text(root / "study.yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
@@ -209,16 +210,35 @@ def _run_study(spec: StudySpec, root: Path, workers: int, executor: str, only: s
             retire(root, c.id)
         pending.append(c)
     say(f"study {spec.name}: {len(todo)} cells: {describe_plan(plans, len(todo) - len(plans))}; {len(pending)} to run")
-    spec_json = spec.model_dump_json()
-    with Progress(disable=not progress) as bar:
-        task = bar.add_task("cells", total=len(pending))
-        for result in _execute(spec_json, pending, root, workers, executor, identities):
-            origin, why = plans[result["cell"]]
-            status[result["cell"]] = {**result, "origin": origin, **({"changed": why} if why else {})}
+    order = {m.name: k for k, m in enumerate(spec.models)}
+    pending.sort(key=lambda c: order[c.model.name])  # one model at a time: one loaded, one ETA per model
+    faces = {d.name: len(eval_dataset(d, spec.seed)) for d in spec.datasets}
+    with (progress_bar() if progress else contextlib.nullcontext()) as bar:
+        tasks, done = {}, Counter()
+        for c in pending:
+            if c.model.name not in tasks:
+                cells_of = [p for p in pending if p.model.name == c.model.name]
+                tasks[c.model.name] = bar.add_task(f"{c.model.name}: {len(cells_of)} cell(s)", rate="", start=False,
+                                                   total=sum(faces[p.dataset.name] for p in cells_of)) if bar else None
+
+        def advance(cell: Cell) -> Callable[[int], None] | None:
+            def step(n: int) -> None:
+                bar.start_task(tasks[cell.model.name])  # elapsed and ETA count from the model's first cell
+                bar.advance(tasks[cell.model.name], n)
+            return step if bar else None
+
+        by_id = {c.id: c for c in pending}
+        for result in _execute(spec.model_dump_json(), pending, root, workers, executor, identities, advance):
+            cell = by_id[result["cell"]]
+            origin, why = plans[cell.id]
+            status[cell.id] = {**result, "origin": origin, **({"changed": why} if why else {})}
             write_json(root / STATUS, status)
             if result["status"] != "finished":
-                say(f"{result['status']}: {result['cell']}: {result.get('reason') or result.get('error')}")
-            bar.advance(task)
+                say(f"{result['status']}: {cell.id}: {result.get('reason') or result.get('error')}")
+            done[cell.model.name] += faces[cell.dataset.name]
+            if bar:
+                bar.start_task(tasks[cell.model.name])
+                bar.update(tasks[cell.model.name], completed=done[cell.model.name])
     write_json(root / STATUS, status)
     sample_grids(spec, root)
     try:
@@ -253,7 +273,7 @@ def _retire_orphans(root: Path, current: set[str], say: Callable[[str], None]) -
 
 
 def _execute(spec_json: str, pending: list[Cell], root: Path, workers: int, executor: str,
-             identities: dict[str, dict[str, Any]]):
+             identities: dict[str, dict[str, Any]], advance: Callable[[Cell], Any] = lambda c: None):
     """Cells as they finish, on the executor shared with the stage runner (spawned pool or Ray tasks)."""
     from ..stages.executors import run_tasks_on_ray, spawn_pool, threads_per_worker, unordered
 
@@ -268,6 +288,6 @@ def _execute(spec_json: str, pending: list[Cell], root: Path, workers: int, exec
                                                   for c in pending], 2 * workers)
     elif executor == "local":
         for c in pending:
-            yield run_cell(spec_json, c.id, str(root), ident[c.id])
+            yield run_cell(spec_json, c.id, str(root), ident[c.id], on_batch=advance(c))
     else:
         raise ValueError(f"unknown executor {executor!r} (local, ray)")
