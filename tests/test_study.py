@@ -161,3 +161,15 @@ def test_smoke_study_runs_every_stage(tmp_path, monkeypatch):
     assert skipped <= {k for k in status if "fsrcnn" in k}  # only where ../shared/models is absent
     run = json.loads((tmp_path / "res" / "runs" / "fer2013__none__identity__mini_xception_64" / "run.json").read_text())
     assert run["config"]["sample"] == 28 and run["dataset"]["n"] == 28
+
+
+def test_study_file_cannot_grant_remote_code(tmp_path, monkeypatch):
+    """paper.yaml asks trust_remote_code for Phi-3.5: only the run's --trust-remote-code grants it."""
+    from ferbench.study.runner import check_missing
+
+    weights = tmp_path / "Phi-3.5-vision-instruct"
+    weights.mkdir()
+    monkeypatch.setenv("FERBENCH_WEIGHTS", str(tmp_path))
+    spec = StudySpec.load("paper")
+    assert "--trust-remote-code" in check_missing(spec)["model phi35_vision"]
+    assert "model phi35_vision" not in check_missing(spec, trust_remote_code=True)

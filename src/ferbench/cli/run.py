@@ -21,6 +21,8 @@ def run_command(
     only: Optional[str] = typer.Option(None, help="Run only cells whose id contains this text."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and what is missing, run nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Let models whose study options "
+                                           "ask for it run code shipped with their weights (paper: Phi-3.5-Vision)."),
 ) -> None:
     """Run a study: datasets × degradations × restorers × models, into one results folder."""
     from pydantic import ValidationError
@@ -41,12 +43,12 @@ def run_command(
     if dry_run:
         for c in all_cells:
             out.print(c.id)
-        for what, why in check_missing(spec).items():
+        for what, why in check_missing(spec, trust_remote_code).items():
             out.print(f"[yellow]missing[/] {what}: {why}")
         return
     try:
         status = run_study(spec, results, workers=workers, executor=executor, only=only, progress=not quiet,
-                           say=lambda m: console.print(m, highlight=False))
+                           say=lambda m: console.print(m, highlight=False), trust_remote_code=trust_remote_code)
     except (FileNotFoundError, Busy, DataError) as exc:  # DataError: e.g. split: auto on a Training-only file
         fail(str(exc), code=2)
     summary(status, results)

@@ -36,8 +36,10 @@ from .training import train_models
 STATUS, LOCK, RETIRED = "status.json", ".ferbench-run.lock", "retired"
 
 
-def check_missing(spec: StudySpec) -> dict[str, str]:
-    """What this machine lacks for the study, by restorer/model key, before anything runs."""
+def check_missing(spec: StudySpec, trust_remote_code: bool = False) -> dict[str, str]:
+    """What this machine (or this run's consent) lacks for the study, by restorer/model key, before anything
+    runs. A model whose options ask for ``trust_remote_code`` runs only when the run itself consents: a study
+    file never grants it."""
     missing: dict[str, str] = {}
     for ds in spec.datasets:
         if not Path(ds.path).exists():
@@ -50,6 +52,8 @@ def check_missing(spec: StudySpec) -> dict[str, str]:
             missing[f"model {m.name}"] = f"weights {m.weights} not found"
         if m.train_restorer and f"restorer {m.train_restorer}" in missing:
             missing[f"model {m.name}"] = f"trains on {m.train_restorer} faces, which are unavailable"
+        if m.options.get("trust_remote_code") and not trust_remote_code and f"model {m.name}" not in missing:
+            missing[f"model {m.name}"] = "runs code shipped with its weights: pass --trust-remote-code to allow it"
     return missing
 
 
@@ -164,22 +168,23 @@ def audit_datasets(spec: StudySpec, root: Path, say: Callable[[str], None]) -> N
 
 
 def run_study(spec: StudySpec, results: str | Path, workers: int = 1, executor: str = "local",
-              only: str | None = None, progress: bool = True, say: Callable[[str], None] = print) -> dict[str, Any]:
+              only: str | None = None, progress: bool = True, say: Callable[[str], None] = print,
+              trust_remote_code: bool = False) -> dict[str, Any]:
     """Run the cells of ``spec`` that are not already done with the same identity. Raises
     :class:`ferbench.utils.locks.Busy` when another ``ferbench run`` is writing into ``results``."""
     root = Path(results)
     root.mkdir(parents=True, exist_ok=True)
     with folder_lock(root, "`ferbench run`", LOCK):
-        return _run_study(spec, root, workers, executor, only, progress, say)
+        return _run_study(spec, root, workers, executor, only, progress, say, trust_remote_code)
 
 
 def _run_study(spec: StudySpec, root: Path, workers: int, executor: str, only: str | None, progress: bool,
-               say: Callable[[str], None]) -> dict[str, Any]:
+               say: Callable[[str], None], trust_remote_code: bool) -> dict[str, Any]:
     from ..utils.progress import progress_bar
     from .grids import sample_grids
 
     write_text(root / "study.yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
-    missing = check_missing(spec)
+    missing = check_missing(spec, trust_remote_code)
     for what, why in missing.items():
         say(f"missing: {what}: {why} (its cells are skipped)")
     if any(k.startswith("dataset") for k in missing):
