@@ -156,9 +156,10 @@ def test_layout_errors_name_the_folder_and_the_problem(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "file.png").write_bytes(b"")
-    with pytest.raises(DataError, match="no sub-folders: expected <class>/ or <split>/<class>/ folders") as err:
+    with pytest.raises(DataError) as err:
         read_image_folder(empty)
     assert str(empty) in str(err.value)
+    assert str(err.value).endswith("no sub-folders: expected <class>/ or <split>/<class>/ folders of images")
     root = _make(tmp_path / "s", {"train": {"happy": 1}})
     (root / "test").mkdir()
     with pytest.raises(DataError, match=r"cannot read test/ as a split: it has no class folders; class folders must "

@@ -225,9 +225,10 @@ def test_paired_bootstrap_p_value_and_ci():
     # CI width of a difference of proportions (B always wrong, so the difference is A's accuracy)
     y = np.zeros(400, dtype=int)
     a = np.where(np.arange(400) % 2 == 0, 0, 1)
-    r = compare_predictions(y, a, np.ones(400, dtype=int), n_boot=4000)
-    assert r["accuracy_diff_ci"][1] - r["accuracy_diff_ci"][0] == pytest.approx(2 * 1.96 * np.sqrt(0.25 / 400),
-                                                                                 rel=0.12)
+    for confidence, z in ((0.95, 1.96), (0.5, 0.674)):
+        low, high = compare_predictions(y, a, np.ones(400, dtype=int), n_boot=4000,
+                                        confidence=confidence)["accuracy_diff_ci"]
+        assert high - low == pytest.approx(2 * z * np.sqrt(0.25 / 400), rel=0.12), confidence
 
 
 def test_empty_comparison_reports_zeros():
