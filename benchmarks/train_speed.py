@@ -143,8 +143,9 @@ def _variant_stepper(model_name: str, size: int, batch_size: int, precision: str
 
 def compare(args) -> dict:
     """fp32 vs bf16 vs channels_last, training and inference, side by side in one run. The variants are
-    interleaved (round-robin, ``--rounds`` rounds of ``--batches`` batches each, medians) so that load from other
-    jobs falls on all of them alike; batches are prepared once (augmentation timed apart, the same for all)."""
+    interleaved (round-robin, ``--rounds`` rounds of ``--batches`` batches each) and each keeps its best round
+    (the least disturbed by other jobs on a shared machine; every round is in the JSON); batches are prepared once
+    (augmentation timed apart, the same for all)."""
     import warnings
 
     from ferbench.data import load_dataset
@@ -185,10 +186,10 @@ def compare(args) -> dict:
                     infer[v].append(ips)
             base = args.variants[0]
             for v in args.variants:
-                step_s = float(np.median(times[v])) + data_s
-                ips = float(np.median(infer[v]))
-                base_step = float(np.median(times[base])) + data_s
-                base_ips = float(np.median(infer[base]))
+                step_s = min(times[v]) + data_s
+                ips = max(infer[v])
+                base_step = min(times[base]) + data_s
+                base_ips = max(infer[base])
                 epoch = step_s * math.ceil(TRAIN_N / args.batch_size) + VAL_N / ips
                 dprob = float((probs[v] - probs[base]).abs().max())
                 agree = float((probs[v].argmax(1) == probs[base].argmax(1)).float().mean())

@@ -55,3 +55,14 @@ def test_robust_recipe_trains_two_steps(inputs, tmp_path):
     assert run["status"] == "finished" and run["best"]["step"] == 2  # 200 faces / batch 100
     assert {"pretrained_sha256", "teacher_sha256", "ferplus_votes_sha256"} == set(run["input_files"])
     assert run["training_inputs"]["degrade"]["held_out_kinds"] == ["gaussian_blur", "low_brightness", "occlusion"]
+
+
+def test_robust_study_compares_both_recipes_on_every_degradation():
+    from ferbench.degrade import list_degradations
+    from ferbench.study.spec import StudySpec
+
+    spec = StudySpec.load(ROOT / "recipes" / "robust_study.yaml")
+    assert {d.name for d in spec.degradations} == {"none", *list_degradations()}
+    weights = {m.weights for m in spec.models if m.weights}
+    assert weights == {"runs/effnet_lite0/model.safetensors", "runs/effnet_lite0_robust/model.safetensors"}
+    assert all(d.severities == [1, 2, 3, 4, 5] for d in spec.degradations if d.name != "none")
