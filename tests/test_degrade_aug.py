@@ -80,3 +80,13 @@ def test_robust_training_validates_on_clean_faces(csv, tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["accuracy"] == pytest.approx(run["best"]["val_accuracy"], abs=1e-6)
+
+
+def test_every_kind_and_pair_keeps_the_face_size():
+    from ferbench.degrade import list_degradations
+    from ferbench.train.degrade_aug import apply_degradations
+
+    face = np.random.default_rng(0).integers(0, 255, (48, 48), dtype=np.uint8)
+    for kind in list_degradations():
+        out = apply_degradations(face, [(kind, 5), ("jpeg", 3)], np.random.default_rng(1))
+        assert out.shape == face.shape and out.dtype == np.uint8, kind
