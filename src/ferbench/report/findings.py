@@ -199,6 +199,13 @@ def _restorers(rows: list[dict[str, Any]], pairs: Pairs) -> Finding | None:
     best = max(table, key=lambda x: x["gain"])
     if not best["significant"]:
         text += f". The largest gain is {item(best)}"
+    applied: dict[str, list[str]] = {}
+    for x in table:
+        applied.setdefault(x["restorer"], [])
+        if x["condition"] not in applied[x["restorer"]]:
+            applied[x["restorer"]].append(x["condition"])
+    text += ". Each restorer was applied only where it makes sense: " + \
+        "; ".join(f"{name} to {', '.join(conditions)}" for name, conditions in applied.items())
     return Finding("Restoration", text + ".")
 
 
