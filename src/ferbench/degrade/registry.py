@@ -66,25 +66,29 @@ def degrade_images(images: np.ndarray, name: str, severity: int, seed: int = 0, 
         raise ValueError(f"severity must be 0 (none) or one of {SEVERITIES}, not {severity!r}")
     if severity == 0:
         return images.copy()
-    level = entry.meta["levels"][severity - 1]
-    resizes = bool(entry.meta.get("resizes"))
     out: np.ndarray | None = None
     for i, im in enumerate(images):
-        res = entry.fn(np.ascontiguousarray(im), level, image_rng(im, name, severity, seed))
-        if resizes and keep_size:
-            res = _enlarge(res, im.shape[:2])
-        if res.dtype != np.uint8 or res.shape[2:] != im.shape[2:] or (res.shape[:2] != im.shape[:2] and not resizes):
-            raise RuntimeError(f"degradation {name!r} returned {res.dtype} {res.shape} for {im.dtype} {im.shape}")
+        res = degrade_one(im, name, severity, image_rng(im, name, severity, seed), keep_size)
         if out is None:
             out = np.empty((len(images), *res.shape), np.uint8)
         out[i] = res
     return images.copy() if out is None else out
 
 
-def _enlarge(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    import cv2
+def degrade_one(image: np.ndarray, name: str, severity: int, rng: np.random.Generator,
+                keep_size: bool = True) -> np.ndarray:
+    """One uint8 image (H×W or H×W×3) degraded at ``severity`` (1-5) with the given generator; a resizing
+    degradation is enlarged back to the input size (bicubic) unless ``keep_size`` is False."""
+    entry = DEGRADATIONS.get(name)
+    res = entry.fn(np.ascontiguousarray(image), entry.meta["levels"][severity - 1], rng)
+    resizes = bool(entry.meta.get("resizes"))
+    if resizes and keep_size:
+        import cv2
 
-    return cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
+        res = cv2.resize(res, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
+    if res.dtype != np.uint8 or res.shape[2:] != image.shape[2:] or (res.shape[:2] != image.shape[:2] and not resizes):
+        raise RuntimeError(f"degradation {name!r} returned {res.dtype} {res.shape} for {image.dtype} {image.shape}")
+    return res
 
 
 def severity_table() -> dict[str, dict[str, Any]]:
