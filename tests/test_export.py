@@ -172,3 +172,20 @@ def test_int8_export_agrees_with_float_and_refuses_big_drops(tmp_path):
     no_data = runner.invoke(app, ["export", "--model", "tiny_cnn", "--weights", str(ckpt), "--int8", "-o",
                                   str(tmp_path / "n.onnx")])
     assert no_data.exit_code == 2 and "--data" in no_data.output
+
+
+def test_int8_keeps_infinite_max_pool_padding_in_float(tmp_path):
+    """Keras 'same' max-pools pad with -inf: quantizing that tensor wrecked mini-Xception (65% -> 2%)."""
+    from test_keras_import import tiny_layers, tiny_weights, write_keras_hdf5
+
+    from ferbench.models.export import to_onnx
+    from ferbench.models.onnx_predictor import OnnxPredictor
+    from ferbench.models.quantize import quantize_int8
+
+    layers = tiny_layers(13)
+    path = write_keras_hdf5(tmp_path / "k.hdf5", layers, tiny_weights(layers))
+    torch_p = load_predictor("keras_graph", path, device="cpu")
+    faces, _ = synthetic_faces(200, size=13)
+    int8 = OnnxPredictor(quantize_int8(to_onnx(torch_p)[0], faces[:100]))
+    got, want = int8.predict(faces[100:]).proba, torch_p.predict(faces[100:]).proba
+    assert np.abs(got - want).mean() < 0.05 and (got.argmax(1) == want.argmax(1)).mean() >= 0.8

@@ -95,7 +95,7 @@ def export_model(model: str | None, weights: str | Path | None, output: str | Pa
     else:  # no faces at hand: the graph is still checked, on noise (said so in the report)
         faces = np.random.default_rng(seed).integers(0, 256, (n_parity, pre.input_size, pre.input_size), dtype=np.uint8)
     float_bytes, _ = to_onnx(predictor)
-    float_model = OnnxPredictor(float_bytes, _meta(float_bytes))
+    float_model = OnnxPredictor(float_bytes)
     check = parity(predictor, float_model, faces)
     check["inputs"] = "Training faces" if ds is not None else "random images (pass --data for faces)"
     report["parity_torch_vs_onnx"] = check
@@ -108,12 +108,6 @@ def export_model(model: str | None, weights: str | Path | None, output: str | Pa
     _write(output, result, force)
     write_json(sidecar(output), report)
     return report
-
-
-def _meta(model_bytes: bytes) -> dict[str, Any]:
-    from .onnx_predictor import read_metadata
-
-    return read_metadata(model_bytes)
 
 
 def _int8(float_bytes: bytes, float_model: Any, ds: Any, data: Any, max_drop: float, n_calibration: int,
@@ -130,7 +124,7 @@ def _int8(float_bytes: bytes, float_model: Any, ds: Any, data: Any, max_drop: fl
                             f"{len(train)} Training and {len(test)} PublicTest rows")
     calib = _sample(train, n_calibration, seed)
     int8_bytes = quantize_int8(float_bytes, ds.images[calib], [str(i) for i in ds.ids[calib]])
-    int8_model = OnnxPredictor(int8_bytes, _meta(int8_bytes))
+    int8_model = OnnxPredictor(int8_bytes)
     images, labels = ds.images[test], ds.labels[test]
     a, b = accuracy(float_model, images, labels), accuracy(int8_model, images, labels)
     drop = 100 * (a["accuracy"] - b["accuracy"])

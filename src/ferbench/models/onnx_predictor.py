@@ -37,30 +37,35 @@ def read_metadata(model_bytes: bytes, source: str = "ONNX model") -> dict[str, A
 
 
 class OnnxPredictor(Predictor):
-    def __init__(self, model_bytes: bytes, meta: dict[str, Any], name: str | None = None, threads: int | None = None,
-                 batch_size: int = 256, path: str | None = None):
+    def __init__(self, model_bytes: bytes, meta: dict[str, Any] | None = None, name: str | None = None,
+                 threads: int | None = None, batch_size: int = 256, path: str | None = None):
         import onnxruntime as ort
 
-        self.config = ModelConfig.model_validate(meta["config"])
-        if list(self.config.labels) != list(EMOTIONS):
-            raise ValueError(f"model outputs {self.config.labels}, not FER order: refusing to guess a mapping")
-        self.meta, self.path, self.threads, self.batch_size = meta, path, threads, batch_size
-        self.name = name or meta.get("name") or self.config.arch
-        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = int(threads)
             opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
+        if meta is None:  # read by onnxruntime itself: the onnx package is not needed to run a model
+            stored = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+            if stored is None:
+                raise ValueError(f"{path or 'ONNX model'}: not written by `ferbench export` (no {METADATA_KEY!r} "
+                                 "metadata: the input preprocessing and class order are unknown)")
+            meta = json.loads(stored)
+        self.config = ModelConfig.model_validate(meta["config"])
+        if list(self.config.labels) != list(EMOTIONS):
+            raise ValueError(f"model outputs {self.config.labels}, not FER order: refusing to guess a mapping")
+        self.meta, self.path, self.threads, self.batch_size = meta, path, threads, batch_size
+        self.name = name or meta.get("name") or self.config.arch
+        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
 
     @classmethod
     def from_file(cls, path: str | Path, **options: Any) -> "OnnxPredictor":
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"ONNX model {path} not found")
-        data = path.read_bytes()
-        return cls(data, read_metadata(data, str(path)), path=str(path), **options)
+        return cls(path.read_bytes(), path=str(path), **options)
 
     def predict(self, images: np.ndarray) -> Prediction:
         x = to_array(images, self.config.preprocess)

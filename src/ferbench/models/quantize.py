@@ -45,10 +45,10 @@ def quantize_int8(model_bytes: bytes, calibration: np.ndarray, calibration_ids: 
         src, prepared, out = Path(tmp, "float.onnx"), Path(tmp, "prepared.onnx"), Path(tmp, "int8.onnx")
         src.write_bytes(model_bytes)
         quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
-        input_name = onnx.load(str(prepared)).graph.input[0].name
-        quantize_static(str(prepared), str(out), _Faces(batches, input_name), quant_format=QuantFormat.QDQ,
+        graph = onnx.load(str(prepared)).graph
+        quantize_static(str(prepared), str(out), _Faces(batches, graph.input[0].name), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=infinite_pads(graph))
         proto = onnx.load(str(out))
     quant = {"type": "int8_static", "format": "QDQ", "per_channel": True, "calibration": "minmax",
              "n_calibration": int(len(calibration)), "calibration_ids_sha": _ids_digest(calibration_ids)}
@@ -56,6 +56,20 @@ def quantize_int8(model_bytes: bytes, calibration: np.ndarray, calibration_ids: 
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps({**meta, "quantization": quant}, default=str)
     return proto.SerializeToString()
+
+
+def infinite_pads(graph: Any) -> list[str]:
+    """Pads with a non-finite fill (-inf before a Keras 'same' max-pool) and the nodes reading them: their
+    range is infinite, so int8 would destroy them; they stay float (the convolutions around them do not)."""
+    from onnx import numpy_helper
+
+    values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    values.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in graph.node
+                   if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"})
+    pads = [n for n in graph.node if n.op_type == "Pad" and len(n.input) > 2 and n.input[2] in values
+            and not np.isfinite(values[n.input[2]]).all()]
+    outputs = {o for n in pads for o in n.output}
+    return [n.name for n in pads] + [n.name for n in graph.node if outputs & set(n.input)]
 
 
 def _ids_digest(ids: list[str] | None) -> str | None:
