@@ -48,7 +48,7 @@ def main() -> None:
     from skimage import data as skdata
 
     from ferbench.data import load_dataset
-    from ferbench.predict.detect import DETECTORS
+    from ferbench.predict.detectors import DETECTORS
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data/fer2013-train-public.csv.gz")

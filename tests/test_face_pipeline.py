@@ -69,7 +69,7 @@ class _NotATensor:
 def test_mtcnn_finds_and_aligns_a_face():
     pytest.importorskip("facenet_pytorch")
     skdata = pytest.importorskip("skimage.data")
-    from ferbench.predict.detect import DETECTORS
+    from ferbench.predict.detectors import DETECTORS
 
     rgb = skdata.astronaut()
     found = DETECTORS["mtcnn"](cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb, 24)

@@ -51,7 +51,7 @@ def predict_command(
     inputs' relative paths under --annotate; a copy that would replace an input or another copy is refused."""
     from ..data.errors import DataError
     from ..predict.inputs import AnnotationPlan, collect_inputs
-    from ..predict.detect import resolve_detector
+    from ..predict.detectors import resolve_detector
     from ..predict.pipeline import analyse, annotate, frames
     from ..predict.inputs import VIDEO_SUFFIXES
     from ..predict.track import FaceTracker

@@ -12,7 +12,8 @@ import numpy as np
 from ..data.images import IMAGE_SUFFIXES, decode_image, gray_and_rgb
 from ..emotions import EMOTIONS
 from .align import align_face
-from .detect import DETECTORS, crop
+from .detect import crop
+from .detectors import DETECTORS
 from .inputs import VIDEO_SUFFIXES
 
 FACE_CROP_MAX = 96  # images this small (both sides) are taken to be face crops already when detect="auto"
