@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..data.dataset import Dataset
-from ..degrade.registry import degrade_images, list_degradations
+from ..degrade.registry import degrade_one, list_degradations
 from .config import Augment, DegradeAugment
 from .data import FaceDataset, _seed
 from .targets import is_eval_split
@@ -36,10 +36,10 @@ def draw_degradation(cfg: DegradeAugment, kinds: list[str], rng: np.random.Gener
 
 
 def apply_degradations(image: np.ndarray, steps: list[tuple[str, int]], rng: np.random.Generator) -> np.ndarray:
-    """Apply ``steps`` in order to one uint8 H×W (or H×W×3) face, through :func:`degrade_images` (so a
-    resolution-lowering kind is enlarged back to the face's size), each seeded from ``rng``."""
+    """Apply ``steps`` in order to one uint8 H×W (or H×W×3) face, drawing from ``rng``; a resolution-lowering kind
+    is enlarged back to the face's size (:func:`degrade_one`)."""
     for kind, severity in steps:
-        image = degrade_images(image[None], kind, severity, seed=int(rng.integers(2**31)))[0]
+        image = degrade_one(image, kind, severity, rng)
     return image
 
 
