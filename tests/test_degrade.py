@@ -134,3 +134,34 @@ def test_registering_a_degradation(scratch_registry):
 
     with pytest.raises(RuntimeError, match="degradation 'float_test' returned float32"):
         degrade_images(faces(1), "float_test", 1)
+
+
+def test_resizing_degradations_come_back_at_the_input_size_unless_asked(scratch_registry):
+    import cv2
+
+    from ferbench.degrade.registry import register_degradation
+
+    @register_degradation("halve_test", levels=(2, 2, 2, 2, 2), unit="factor", resizes=True)
+    def halve(image, level, rng):
+        return np.ascontiguousarray(image[::level, ::level])
+
+    @register_degradation("crop_test", levels=(1, 2, 3, 4, 5), unit="px")
+    def crop(image, level, rng):
+        return image[level:, level:]  # smaller, but not declared as resizing
+
+    @register_degradation("gray_test", levels=(2, 2, 2, 2, 2), unit="factor", resizes=True)
+    def to_gray(image, level, rng):
+        return np.ascontiguousarray(image[::level, ::level, 0])  # loses its colour channels
+
+    x = faces(2)
+    small = degrade_images(x, "halve_test", 1, keep_size=False)
+    assert small.shape == (2, 24, 24) and np.array_equal(small, x[:, ::2, ::2])
+    big = degrade_images(x, "halve_test", 1)
+    assert big.shape == x.shape and big.dtype == np.uint8
+    np.testing.assert_array_equal(big[0], cv2.resize(x[0, ::2, ::2], (48, 48), interpolation=cv2.INTER_CUBIC))
+    with pytest.raises(RuntimeError, match=r"degradation 'crop_test' returned uint8 \(47, 47\)"):
+        degrade_images(x, "crop_test", 1)
+    rgb = np.repeat(x[..., None], 3, axis=3)
+    with pytest.raises(RuntimeError, match="degradation 'gray_test' returned"):
+        degrade_images(rgb, "gray_test", 1, keep_size=False)
+    assert degrade_images(x[:0], "halve_test", 1).shape == (0, 48, 48)  # an empty batch stays empty
