@@ -165,3 +165,12 @@ def test_resizing_degradations_come_back_at_the_input_size_unless_asked(scratch_
     with pytest.raises(RuntimeError, match="degradation 'gray_test' returned"):
         degrade_images(rgb, "gray_test", 1, keep_size=False)
     assert degrade_images(x[:0], "halve_test", 1).shape == (0, 48, 40)  # an empty batch stays empty
+    from ferbench.degrade.registry import degrade_one
+
+    one = degrade_one(x[0], "halve_test", 1, np.random.default_rng(0))  # one image: the same default
+    assert np.array_equal(one, big[0])
+
+
+def test_an_unknown_degradation_is_an_error_even_at_severity_0():
+    with pytest.raises(KeyError, match="unknown degradation 'blurr'"):
+        degrade_images(faces(1), "blurr", 0)
