@@ -118,9 +118,10 @@ async def scenario(url: str, clients: int, n: int, body: tuple[str, bytes, str],
         after = (await client.get("/healthz")).json()
     lat = np.array(latencies) * 1000
     batches = after["batches"] - before["batches"]
+    p50, p95 = (round(float(np.percentile(lat, q)), 1) for q in (50, 95)) if len(lat) else (None, None)
     return {"clients": clients, "requests": len(latencies), "ok": statuses.get(200, 0), "statuses": statuses,
             "wall_s": round(wall, 3), "requests_per_s": round(len(latencies) / wall, 2),
-            "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
+            "p50_ms": p50, "p95_ms": p95,
             "faces_per_forward": round((after["faces"] - before["faces"]) / batches, 2) if batches else None,
             "complete": len(latencies) == n}
 
@@ -132,11 +133,14 @@ def run_server_scenarios(args, label: str, extra: list[str], body, stop_at: floa
             httpx.post(url + "/predict", files={"file": body}, timeout=120).raise_for_status()
         rows = []
         for clients in [1, *args.clients]:
+            if time.monotonic() > stop_at:
+                print(f"{label}: --max-seconds reached, {clients} client(s) not measured", flush=True)
+                break
             row = asyncio.run(scenario(url, clients, args.requests, body, stop_at))
             row["server"] = label
             rows.append(row)
-            print(f"{label:<12} {clients:>3} client(s): {row['requests_per_s']:>8.2f} req/s  p50 {row['p50_ms']:>8.1f} ms"
-                  f"  p95 {row['p95_ms']:>8.1f} ms  faces/forward {row['faces_per_forward']}  "
+            print(f"{label:<12} {clients:>3} client(s): {row['requests_per_s']:>8.2f} req/s  p50 {row['p50_ms']} ms"
+                  f"  p95 {row['p95_ms']} ms  faces/forward {row['faces_per_forward']}  "
                   f"({row['ok']}/{row['requests']} ok{'' if row['complete'] else ', cut by --max-seconds'})",
                   flush=True)
         return rows
@@ -168,7 +172,8 @@ def main() -> None:
                                          stop_at, Path(tmp))
     base = {r["server"]: r for r in rows if r["clients"] == 1}
     for r in rows:
-        r["speedup_vs_sequential"] = round(r["requests_per_s"] / base[r["server"]]["requests_per_s"], 2)
+        if r["server"] in base:
+            r["speedup_vs_sequential"] = round(r["requests_per_s"] / base[r["server"]]["requests_per_s"], 2)
     if args.json:
         args.json.write_text(json.dumps({"model": args.model, "image": args.image, "requests": args.requests,
                                          "machine": platform.platform(), "cpus": os.cpu_count(),
