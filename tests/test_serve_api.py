@@ -310,3 +310,5 @@ def test_serve_command_refuses_bad_options_cleanly():
     assert result.exit_code == 2 and "no_such_model" in result.output
     result = runner.invoke(app, ["serve", "--model", "fernet", "--log-level", "loud"])
     assert result.exit_code == 2 and "--log-level" in result.output
+    result = runner.invoke(app, ["serve", "--model", "fernet", "--detector", "eyeballs"])
+    assert result.exit_code == 2 and "--detector 'eyeballs'" in result.output

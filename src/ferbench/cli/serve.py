@@ -27,6 +27,8 @@ def serve_command(
     queue: int = typer.Option(256, min=1, help="Most requests waiting for the model; more get 503."),
     read_timeout: float = typer.Option(30.0, min=0.1, help="Seconds a client has to send its request body "
                                        "(slower ones get 408)."),
+    detector: str = typer.Option("auto", help="Face detector, as ferbench predict: mtcnn (faces aligned on "
+                                 "landmarks), haar, or auto (mtcnn when facenet-pytorch is installed, else haar)."),
     log_level: str = typer.Option("info", help="uvicorn's log level: critical, error, warning, info, debug."),
 ) -> None:
     """Serve POST /predict (same JSON as `ferbench predict --json`), GET /models, GET /healthz, a web page
@@ -37,13 +39,16 @@ def serve_command(
     if log_level not in ("critical", "error", "warning", "info", "debug"):
         fail(f"--log-level {log_level!r}: expected critical, error, warning, info or debug", code=2)
     config = ServeConfig(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_batch=max_batch,
-                         max_wait_s=max_wait_ms / 1000, max_queue=queue, read_timeout_s=read_timeout)
+                         max_wait_s=max_wait_ms / 1000, max_queue=queue, read_timeout_s=read_timeout,
+                         detector=detector)
     if max_pixels is not None:
         config.max_pixels = max_pixels
     try:
         service = load_service(model, str(weights) if weights else None, config)
     except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
         fail(str(exc), code=2)
+    if service.detector_notice:
+        console.print(f"[yellow]{service.detector_notice}[/]")
     if not is_loopback(host):
         console.print(f"[yellow]warning:[/] binding {host}: other machines can reach this server, which has no "
                       "authentication")

@@ -27,6 +27,8 @@ class Face(BaseModel):
     label: Optional[str] = Field(..., description="The most probable emotion (null if the model gave none)")
     probabilities: dict[str, float] = Field(..., description="Probability of each emotion, in FER order")
     whole_image: Optional[bool] = Field(None, description="Present (true) when the whole image was classified")
+    landmarks: Optional[list[list[float]]] = Field(None, description="Eyes, nose, mouth corners (MTCNN only)")
+    aligned: Optional[bool] = Field(None, description="Present (true) when the face was aligned on its landmarks")
 
 
 class PredictResponse(BaseModel):
@@ -57,6 +59,7 @@ class ModelsResponse(BaseModel):
 class Health(BaseModel):
     status: str
     model: str
+    detector: str = Field(..., description="haar or mtcnn")
     waiting: int = Field(..., description="Requests waiting for the model")
     calls: int
     batches: int = Field(..., description="Forward passes run (fewer than calls when requests were batched)")

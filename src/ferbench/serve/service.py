@@ -35,6 +35,7 @@ class ServeConfig:
     max_wait_s: float = 0.010
     max_queue: int = 256
     read_timeout_s: float = 30.0
+    detector: str = "auto"  # as ferbench predict: MTCNN (aligned faces) when installed, else Haar
 
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
@@ -71,7 +72,10 @@ class PredictService:
     """One loaded model behind a batching queue; ``predict`` is called from request threads."""
 
     def __init__(self, predictor: Predictor, config: ServeConfig | None = None, card: dict[str, Any] | None = None):
+        from ..predict.detectors import resolve_detector
+
         self.config = config or ServeConfig()
+        self.detector, self.detector_notice = resolve_detector(self.config.detector)
         self.model = predictor
         self.card = card
         self.batcher = BatchingPredictor(predictor, max_batch=self.config.max_batch,
@@ -83,7 +87,8 @@ class PredictService:
         with self.batcher.arriving():
             gray, rgb = decode_image(data, self.config.max_pixels)
             try:
-                frame = analyse(Frame(client_name(filename), gray, rgb), self.batcher, detect=detect)
+                frame = analyse(Frame(client_name(filename), gray, rgb), self.batcher, detect=detect,
+                                detector=self.detector)
             except Busy as exc:
                 raise InputError(503, str(exc)) from None
         return frame.record()
@@ -103,7 +108,8 @@ class PredictService:
                 "params": cost.get("params"), "flops_per_image": cost.get("flops_per_image")}
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "model": self.model.name, "waiting": self.batcher.waiting, **self.batcher.stats}
+        return {"status": "ok", "model": self.model.name, "detector": self.detector, "waiting": self.batcher.waiting,
+                **self.batcher.stats}
 
 
 def load_service(model: str | None = None, weights: str | None = None, config: ServeConfig | None = None,
