@@ -39,9 +39,11 @@ PEER_SIZE = 64
 # ---- workers (run in a subprocess; import only what their engine needs) ----------------------------------
 
 def _rss_peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that over fork+exec, so every
+    worker would report its parent's (the driver's) peak."""
+    with open("/proc/self/status") as fh:
+        line = next(x for x in fh if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 def _time_batches(fn, images: np.ndarray, batch: int) -> tuple[np.ndarray, float]:
