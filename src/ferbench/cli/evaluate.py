@@ -135,22 +135,12 @@ def compare_command(
 ) -> None:
     """Paired comparison of two runs on the same samples: McNemar's test and a paired bootstrap of the
     accuracy difference."""
-    from ..metrics import compare_predictions
-    from ..runs.files import PREDICTIONS, arrays_from_records, read_predictions
+    from ..runs.compare import compare_runs
 
-    a = arrays_from_records(read_predictions(run_a / PREDICTIONS))
-    b = arrays_from_records(read_predictions(run_b / PREDICTIONS))
-    common = sorted(set(a["ids"].tolist()) & set(b["ids"].tolist()))
-    if not common:
-        fail(f"{run_a} and {run_b} share no sample ids", code=2)
-    ia = {k: i for i, k in enumerate(a["ids"].tolist())}
-    ib = {k: i for i, k in enumerate(b["ids"].tolist())}
-    xa = [ia[k] for k in common]
-    xb = [ib[k] for k in common]
-    if (a["labels"][xa] != b["labels"][xb]).any():
-        fail("the runs disagree on the labels of shared ids: not the same data", code=2)
-    result = compare_predictions(a["labels"][xa], a["preds"][xa], b["preds"][xb], n_boot=n_boot, seed=seed)
-    result.update(run_a=str(run_a), run_b=str(run_b), only_in_a=len(ia) - len(common), only_in_b=len(ib) - len(common))
+    try:
+        result = compare_runs(run_a, run_b, n_boot=n_boot, seed=seed)
+    except ValueError as exc:
+        fail(str(exc), code=2)
     if as_json:
         emit_json(result)
         return

@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
-app.command("train")(train.train_command)
+app.command("train", context_settings=train.CONTEXT, epilog=train.EPILOG)(train.train_command)
 app.command("eval")(evaluate.eval_command)
 app.command("teacher-targets")(teacher.teacher_command)
 app.command("compare")(evaluate.compare_command)

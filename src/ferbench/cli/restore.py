@@ -124,12 +124,6 @@ def _spec(text: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), _params([p for p in rest.split(",") if p.strip()])
 
 
-def _label(name: str, params: dict[str, Any]) -> str:
-    """A short column label: file paths shown by their name (``opencv_sr weights=ESPCN_x4.pb``)."""
-    shown = [f"{k}={Path(v).name if isinstance(v, str) and '/' in v else v}" for k, v in params.items()]
-    return " ".join([name, *shown])
-
-
 def quality_command(
     data: Path = typer.Argument(..., exists=True, help="FER-2013 CSV (.csv/.csv.gz) or image folder."),
     restorer: list[str] = typer.Option(..., "--restorer", "-r", help="Restorer to compare (repeatable): NAME or "
@@ -155,45 +149,17 @@ def quality_command(
     """PSNR/SSIM against the original (with --degradation), label flips with a fixed classifier (with --model),
     and a sample grid (with --grid), for one or more restorers."""
     from ..models import load_predictor
-    from ..restore import restore_dataset
-    from ..restore.grid import sample_grid
-    from ..restore.quality import image_quality, label_flips, predict_all
-    from ..degrade import degrade_dataset
+    from ..restore.compare import restoration_quality
 
     original = load(data, split, on_bad, limit=limit)
     try:
-        source = degrade_dataset(original, degradation, severity, seed) if degradation else original
         predictor = load_predictor(model, checkpoint) if (model or checkpoint) else None
-        restored = {}
-        for text in restorer:
-            name, params = _spec(text)
-            label = _label(name, params)
-            label = label if label not in restored else f"{label}#{len(restored)}"
-            restored[label] = restore_dataset(source, name, params, workers=workers, executor=executor,
-                                              progress=not quiet)
+        report = restoration_quality(original, [_spec(text) for text in restorer], degradation, severity, seed,
+                                     predictor, workers=workers, executor=executor, progress=not quiet, grid=grid,
+                                     grid_rows=grid_rows, data=str(data))
     except _ERRORS as exc:
         fail(str(exc), code=2)
-    variants = ({f"{degradation}@{severity}": source} if degradation else {}) | restored
-    preds = {"original": predict_all(predictor, original.images)} if predictor else {}
-    results: dict[str, Any] = {}
-    for label, ds in variants.items():
-        row: dict[str, Any] = {}
-        if degradation:
-            row["vs_original"] = image_quality(original.images, ds.images)
-        if predictor:
-            preds[label] = predict_all(predictor, ds.images)
-            before = preds["original"] if label not in restored else preds.get(f"{degradation}@{severity}",
-                                                                                 preds["original"])
-            row["label_flips"] = label_flips(before, preds[label], original.labels)
-        results[label] = row
-    report = {"data": str(data), "n": len(original), "degradation": {"name": degradation, "severity": severity,
-              "seed": seed} if degradation else None, "model": predictor.describe() if predictor else None,
-              "variants": results}
     if grid:
-        columns = {"original": original.images} | ({f"{degradation}@{severity}": source.images} if degradation
-                                                   else {}) | {k: v.images for k, v in restored.items()}
-        sample_grid(columns, grid, rows=grid_rows)
-        report["grid"] = str(grid)
         console.print(f"wrote {grid}")
     if json_path:
         emit_json(report, json_path)

@@ -104,19 +104,9 @@ def _train_val(data: Path, train_split: str, val_split: str, limit_train: Option
 
 
 def _save(module, predictor, report: dict, ds, train, val, path: Path) -> None:
-    from ..models.checkpoint import save_checkpoint
-    from ..models.config import ModelConfig
-    from ..utils.provenance import versions
+    from ..models.vlm.checkpoint import save_classifier
 
-    base = predictor.describe()
-    provenance = {"base_model": {k: base.get(k) for k in ("name", "weights", "weights_sha256", "source", "zero_shot")},
-                  "data": {"source": ds.source, "sha256": ds.source_hash, "train": {"split": sorted(set(
-                      train.splits.tolist())), "n": len(train), "fingerprint": train.fingerprint},
-                      "val": {"split": sorted(set(val.splits.tolist())), "n": len(val)}},
-                  "report": report, "versions": versions()}
-    config = ModelConfig(arch="clip_classifier", preprocess=predictor.config.preprocess,
-                         arch_kwargs=predictor.config.arch_kwargs, provenance=provenance)
-    saved = save_checkpoint(module, config, path)
+    saved = save_classifier(module, predictor, report, ds, train, val, path)
     console.print(f"wrote {saved} (+ {saved.with_suffix('.json').name}); evaluate with: "
                   f"ferbench eval --weights {saved}")
 
