@@ -1,13 +1,15 @@
 """A small generic registry: one instance per plug-in kind (models, restorers, degradations, ...).
 
-A plug-in registers itself with a decorator in its own module; the registry imports the modules of
-its package lazily so that ``list_*`` sees every built-in entry without import-order surprises.
+A plug-in registers itself with a decorator in its own module; the registry imports every module of
+its package (found with pkgutil, so there is no list to keep) the first time it is asked, so that
+``list_*`` sees every built-in entry without import-order surprises.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
@@ -42,10 +44,11 @@ class Entry(Generic[T]):
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, builtin_modules: tuple[str, ...] = ()):
+    def __init__(self, kind: str, package: str | None = None):
+        """``package``: where the built-in plug-ins live (its modules and sub-packages are imported on first use)."""
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
-        self._builtin_modules = builtin_modules
+        self._package = package
         self._loaded = False
 
     def register(self, name: str, **meta: Any) -> Callable[[T], T]:
@@ -59,7 +62,7 @@ class Registry(Generic[T]):
     def _load_builtins(self) -> None:
         if not self._loaded:
             self._loaded = True
-            for module in self._builtin_modules:
+            for module in builtin_modules(self._package) if self._package else ():
                 importlib.import_module(module)
 
     def get(self, name: str) -> Entry[T]:
@@ -79,3 +82,10 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         self._load_builtins()
         return name in self._entries
+
+
+def builtin_modules(package: str) -> list[str]:
+    """The modules and sub-packages directly inside ``package`` (a sub-package's ``__init__`` imports its own)."""
+    path = importlib.import_module(package).__path__
+    return [f"{package}.{m.name}" for m in sorted(pkgutil.iter_modules(path), key=lambda m: m.name)
+            if not m.name.startswith("_")]

@@ -15,9 +15,11 @@ import pyarrow.csv as pacsv
 
 from ..emotions import NUM_CLASSES
 from ..utils.io import sha256_file
+from .cache import cached_read
 from .dataset import SPLITS, Dataset
 from .errors import DataError, OnBad, Skipped, handle_bad
 from .pixels import parse_pixels
+from .readers import register_reader
 
 _USAGE = {s.lower(): s for s in SPLITS}
 DEFAULT_SPLIT = "Unsplit"  # for CSVs without a Usage column (Kaggle's train.csv)
@@ -150,3 +152,13 @@ def _parse_usage(column: pa.ChunkedArray) -> tuple[np.ndarray, dict[int, str]]:
                 bad[int(r)] = f"unknown Usage value {value!r} (expected {', '.join(SPLITS)})"
         splits[rows] = canonical
     return splits, bad
+
+
+@register_reader("fer_csv", accepts=lambda path: path.is_file(), priority=-1,
+                 description="FER-2013 CSV (.csv/.csv.gz; Kaggle, ICML or train.csv variants), cached")
+def read_csv_source(path: Path, on_bad: OnBad = OnBad.error, size: int | None = None,
+                    use_cache: bool = True) -> Dataset:
+    ds = cached_read(path, read_fer_csv, {"on_bad": OnBad(on_bad).value}, use_cache=use_cache)
+    if size is not None and size != ds.image_size[0]:
+        raise DataError(path, f"--size {size} applies to image folders; CSV faces are {ds.image_size[0]}px")
+    return ds

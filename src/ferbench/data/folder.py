@@ -18,6 +18,7 @@ from ..emotions import INDEX, to_emotion
 from .dataset import Dataset, canonical_split
 from .errors import DataError, OnBad, Skipped, handle_bad
 from .images import DECODER_VERSION, DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, decode_image
+from .readers import register_reader
 
 UNSPLIT = "Unsplit"
 
@@ -96,3 +97,10 @@ def read_image_folder(root: str | Path, on_bad: OnBad = OnBad.error, size: int |
         options={"reader": "folder", "decoder": DECODER_VERSION, "size": size, "on_bad": OnBad(on_bad).value},
         report={"files": len(images) + len(skipped), **({"skipped": skipped.summary()} if skipped else {})},
     )
+
+
+@register_reader("image_folder", accepts=lambda path: path.is_dir(),
+                 description="ROOT/<split>/<class>/*.png or ROOT/<class>/*.png")
+def read_folder_source(path: Path, on_bad: OnBad = OnBad.error, size: int | None = None,
+                       use_cache: bool = True) -> Dataset:
+    return read_image_folder(path, on_bad=on_bad, size=size)  # decoding is the cost: nothing to cache

@@ -25,14 +25,7 @@ from ..registry import Entry, Registry
 
 SEVERITIES = (1, 2, 3, 4, 5)
 
-DEGRADATIONS: Registry[Callable[..., np.ndarray]] = Registry("degradation", builtin_modules=(
-    "ferbench.degrade.blur",
-    "ferbench.degrade.noise",
-    "ferbench.degrade.jpeg",
-    "ferbench.degrade.downscale",
-    "ferbench.degrade.photometric",
-    "ferbench.degrade.occlusion",
-))
+DEGRADATIONS: Registry[Callable[..., np.ndarray]] = Registry("degradation", package="ferbench.degrade")
 
 
 def register_degradation(name: str, levels: tuple[float, ...], unit: str, **meta: Any) -> Callable:

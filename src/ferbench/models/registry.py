@@ -23,16 +23,7 @@ from ..registry import Entry, Registry
 #: The packaged model used when neither a name nor weights are given (see ``models/default_model.py``).
 DEFAULT_MODEL = "fernet_ensemble"
 
-MODELS: Registry[Callable[..., Any]] = Registry("model", builtin_modules=(
-    "ferbench.models.cnn",
-    "ferbench.models.efficientnet_lite",
-    "ferbench.models.keras",
-    "ferbench.models.vlm",
-    "ferbench.models.fernet",
-    "ferbench.models.ensemble",
-    "ferbench.models.default_model",
-    "ferbench.models.onnx_predictor",
-))
+MODELS: Registry[Callable[..., Any]] = Registry("model", package="ferbench.models")
 
 
 def register_model(name: str, family: str, **meta: Any) -> Callable:

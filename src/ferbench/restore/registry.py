@@ -16,17 +16,7 @@ from typing import Any
 
 from ..registry import Entry, Registry
 
-RESTORERS: Registry[Any] = Registry("restorer", builtin_modules=(
-    "ferbench.restore.identity",
-    "ferbench.restore.resize",
-    "ferbench.restore.clahe",
-    "ferbench.restore.histeq",
-    "ferbench.restore.opencv_sr",
-    "ferbench.restore.realesrgan",
-    "ferbench.restore.gfpgan",
-    "ferbench.restore.codeformer",
-    "ferbench.restore.restoreformer",
-))
+RESTORERS: Registry[Any] = Registry("restorer", package="ferbench.restore")
 
 
 def register_restorer(name: str, output: str = "input", **meta: Any):
