@@ -2,29 +2,10 @@
 
 import pytest
 import torch
+from helpers import _as_efficientnet_pytorch
 
 from ferbench.models import create_model, list_models
 from ferbench.models import efficientnet_lite as lite
-
-# Inverse naming written out from EfficientNet-PyTorch's module names (independent of the module's tables).
-_EP_TOP = {"conv_stem": "_conv_stem", "bn1": "_bn0", "conv_head": "_conv_head", "bn2": "_bn1", "classifier": "_fc"}
-_EP_DS = {"conv_dw": "_depthwise_conv", "bn1": "_bn1", "conv_pw": "_project_conv", "bn2": "_bn2"}
-_EP_IR = {"conv_pw": "_expand_conv", "bn1": "_bn0", "conv_dw": "_depthwise_conv", "bn2": "_bn1",
-          "conv_pwl": "_project_conv", "bn3": "_bn2"}
-
-
-def _as_efficientnet_pytorch(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    blocks = [f"blocks.{s}.{b}" for s, stage in enumerate(model.blocks) for b in range(len(stage))]
-    out = {}
-    for key, value in model.state_dict().items():
-        parts = key.split(".")
-        if parts[0] == "blocks":
-            index = blocks.index(".".join(parts[:3]))
-            table = _EP_DS if index == 0 else _EP_IR
-            out[f"_blocks.{index}.{table[parts[3]]}.{parts[4]}"] = value.clone()
-        else:
-            out[f"{_EP_TOP[parts[0]]}.{parts[1]}"] = value.clone()
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import synthetic_faces, write_fer_csv
 from typer.testing import CliRunner
 
-from conftest import synthetic_faces, write_fer_csv
 from ferbench.cli.main import app
 from ferbench.models import create_model, load_predictor
 from ferbench.models.checkpoint import save_checkpoint
@@ -46,7 +46,7 @@ def test_onnxruntime_backend_matches_torch(ckpt, tta):
 def test_keras_same_padding_exports_at_odd_sizes(tmp_path):
     """'same' padding computed from the input size must be traced as constants (ONNX integer division
     truncates, so a traced ceil-division padded wrongly)."""
-    from test_keras_import import tiny_layers, tiny_weights, write_keras_hdf5
+    from helpers import tiny_layers, tiny_weights, write_keras_hdf5
 
     from ferbench.models.export import parity
 
@@ -176,7 +176,7 @@ def test_int8_export_agrees_with_float_and_refuses_big_drops(tmp_path):
 
 def test_int8_keeps_infinite_max_pool_padding_in_float(tmp_path):
     """Keras 'same' max-pools pad with -inf: quantizing that tensor wrecked mini-Xception (65% -> 2%)."""
-    from test_keras_import import tiny_layers, tiny_weights, write_keras_hdf5
+    from helpers import tiny_layers, tiny_weights, write_keras_hdf5
 
     from ferbench.models.export import to_onnx
     from ferbench.models.onnx_predictor import OnnxPredictor

@@ -9,9 +9,10 @@ import re
 import h5py
 import numpy as np
 import pytest
+from conftest import SHARED_CSV, SHARED_MODELS, needs_shared, synthetic_faces, write_fer_csv
+from helpers import _layer, tiny_layers, tiny_weights, write_keras_hdf5
 from typer.testing import CliRunner
 
-from conftest import SHARED_CSV, SHARED_MODELS, needs_shared, synthetic_faces, write_fer_csv
 from ferbench.cli.main import app
 from ferbench.emotions import EMOTIONS
 from ferbench.models import create_model, load_predictor
@@ -28,92 +29,16 @@ TOL = 1e-5
 
 # ---- a tiny Keras 2.0.5-style file -------------------------------------------------------------------------
 
-def _layer(kind, name, inputs, **config):
-    nodes = [[[i, 0, 0, {}] for i in inputs]] if inputs else []
-    return {"class_name": kind, "name": name, "config": {"name": name, "trainable": True, **config},
-            "inbound_nodes": nodes}
 
 
-def _conv(name, inputs, filters, k, s, padding, use_bias=True, activation="linear", kind="Conv2D", **extra):
-    return _layer(kind, name, inputs, filters=filters, kernel_size=[k, k], strides=[s, s], padding=padding,
-                  data_format="channels_last", dilation_rate=[1, 1], use_bias=use_bias, activation=activation,
-                  **extra)
 
 
-def _bn(name, inputs, center=True, scale=True):
-    return _layer("BatchNormalization", name, inputs, axis=-1, momentum=0.99, epsilon=0.001, center=center,
-                  scale=scale)
 
 
-def tiny_layers(size: int) -> list[dict]:
-    """Every supported layer type; 'same' convolutions and max-pools at stride 2 on even and odd sizes; the
-    shortcut branch listed after the Add that reads it (Keras files are not always in evaluation order)."""
-    return [
-        _layer("InputLayer", "input_1", [], batch_input_shape=[None, size, size, 1], dtype="float32"),
-        _conv("conv_a", ["input_1"], 4, 3, 1, "valid", activation="relu"),
-        _bn("bn_a", ["conv_a"]),
-        _conv("sep_b", ["bn_a"], 6, 3, 1, "same", use_bias=False, kind="SeparableConv2D", depth_multiplier=2),
-        _bn("bn_b", ["sep_b"], scale=False),
-        _layer("Activation", "act_b", ["bn_b"], activation="relu"),
-        _layer("MaxPooling2D", "pool_b", ["act_b"], pool_size=[3, 3], strides=[2, 2], padding="same",
-               data_format="channels_last"),
-        _layer("Add", "add_1", ["pool_b", "bn_short"]),
-        _conv("conv_short", ["bn_a"], 6, 3, 2, "same", use_bias=False),
-        _bn("bn_short", ["conv_short"], center=False),
-        _conv("sep_c", ["add_1"], 8, 3, 2, "same", kind="SeparableConv2D", depth_multiplier=1),
-        _conv("conv_head", ["sep_c"], 7, 3, 1, "same"),
-        _layer("GlobalAveragePooling2D", "gap", ["conv_head"], data_format="channels_last"),
-        _layer("Activation", "predictions", ["gap"], activation="softmax"),
-    ]
 
 
-def tiny_weights(layers: list[dict], seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
-    rng = np.random.default_rng(seed)
-    chans, weights = {"input_1": 1}, {}
-    for layer in layers[1:]:
-        kind, cfg, name = layer["class_name"], layer["config"], layer["name"]
-        c = chans[layer["inbound_nodes"][0][0][0]]
-        w = {}
-        # Kernels scaled by fan-in keep logits in a realistic range (tens), where float32 softmax is accurate.
-        if kind == "Conv2D":
-            w["kernel"] = rng.normal(0, 1, (*cfg["kernel_size"], c, cfg["filters"])) / np.sqrt(9 * c)
-        elif kind == "SeparableConv2D":
-            m = cfg["depth_multiplier"]
-            w["depthwise_kernel"] = rng.normal(0, 1 / 3, (*cfg["kernel_size"], c, m))
-            w["pointwise_kernel"] = rng.normal(0, 1, (1, 1, c * m, cfg["filters"])) / np.sqrt(c * m)
-        elif kind == "BatchNormalization":
-            if cfg["scale"]:
-                w["gamma"] = rng.uniform(0.5, 1.5, c)
-            if cfg["center"]:
-                w["beta"] = rng.normal(0, 0.3, c)
-            w["moving_mean"] = rng.normal(0, 0.3, c)
-            w["moving_variance"] = rng.uniform(0.2, 2.0, c)
-            w["moving_variance"][0] = 1.2e-36  # as in the real files: only Keras' epsilon keeps this finite
-        if cfg.get("use_bias") and kind in ("Conv2D", "SeparableConv2D"):
-            w["bias"] = rng.normal(0, 0.2, cfg["filters"])
-        weights[name] = {k: v.astype(np.float32) for k, v in w.items()}
-        chans[name] = cfg.get("filters", c)
-    return weights
 
 
-def write_keras_hdf5(path, layers, weights, class_name="Model"):
-    """Laid out as Keras 2.0.5 ``model.save`` does (attributes, model_weights/<layer>/<layer>_1/<name>:0)."""
-    config = {"class_name": class_name, "config": {"name": "model_1", "layers": layers,
-                                                   "input_layers": [["input_1", 0, 0]],
-                                                   "output_layers": [[layers[-1]["name"], 0, 0]]}}
-    with h5py.File(path, "w") as fh:
-        fh.attrs["keras_version"] = b"2.0.5"
-        fh.attrs["backend"] = b"tensorflow"
-        fh.attrs["model_config"] = json.dumps(config).encode()
-        root = fh.create_group("model_weights")
-        root.attrs["layer_names"] = [layer["name"].encode() for layer in layers]
-        for layer in layers:
-            group = root.create_group(layer["name"])
-            names = [f"{layer['name']}_1/{key}:0" for key in weights.get(layer["name"], {})]
-            group.attrs["weight_names"] = [n.encode() for n in names]
-            for n, array in zip(names, weights.get(layer["name"], {}).values()):
-                group.create_dataset(n, data=array)
-    return path
 
 
 @pytest.fixture(params=[12, 13], ids=["even", "odd"])

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
 from conftest import ROOT, synthetic_faces, write_fer_csv
+from helpers import _as_efficientnet_pytorch
+
 from ferbench.data import load_dataset
 from ferbench.train import TrainConfig
 from ferbench.train.fit import train
 from ferbench.train.targets import write_teacher_probs
-from test_efficientnet_lite import _as_efficientnet_pytorch
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -9,112 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import synthetic_faces, write_fer_csv
+from helpers import N_TEST, build_results
 from typer.testing import CliRunner
 
 from ferbench.emotions import EMOTIONS, INDEX
-from ferbench.models.predictor import Prediction, Predictor
-
-N_TEST = 84
-
-
-class BandReader(Predictor):
-    """Finds the bright band of a synthetic face; no clear band -> unscored (-1)."""
-
-    batch_size = 32
-
-    def __init__(self, name: str = "band_reader"):
-        self.name = name
-
-    def predict(self, images: np.ndarray) -> Prediction:
-        rows = images.astype(np.float64).mean(axis=2)
-        starts = np.arange(7) * images.shape[1] // 7  # the band of class k starts at row k*size//7
-        pred = (np.searchsorted(starts, rows.argmax(axis=1), side="right") - 1).astype(np.int64)
-        pred[rows.max(axis=1) < 215] = -1
-        proba = np.full((len(images), 7), np.nan)
-        return Prediction(pred=pred, proba=proba)
-
-    def describe(self):
-        return {"name": self.name, "family": "stub"}
-
-
-def _noise(images: np.ndarray, severity: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.clip(images + rng.normal(0, 45 * severity, images.shape), 0, 255).astype(np.uint8)
-
-
-def build_results(root: Path) -> dict:
-    """A study-like results folder: runs/<cell>/, audit.json, artifacts/**.png, one unfinished run."""
-    import cv2
-    import torch
-
-    from ferbench.cost import PhaseMeter
-    from ferbench.data import load_dataset
-    from ferbench.data.audit import audit, clean_split
-    from ferbench.models import create_model
-    from ferbench.models.config import ModelConfig
-    from ferbench.models.torch_predictor import TorchPredictor
-    from ferbench.runs.evaluate import evaluate
-    from ferbench.utils.io import write_json
-
-    root.mkdir(parents=True, exist_ok=True)
-    images, labels = synthetic_faces(70 + N_TEST, seed=3)
-    images[70:76] = images[:6]  # six test faces leaked from training
-    labels[70:76] = labels[:6]
-    csv = write_fer_csv(root / "fer.csv", images, labels, ["Training"] * 70 + ["PublicTest"] * N_TEST)
-    full = load_dataset(csv)
-    report = audit(full)
-    write_json(root / "audit-synthetic.json", report)  # the study runner's name for it
-    write_json(root / "status.json", {c: {"cell": c, "status": "skipped", "reason": "weights w.safetensors not found"}
-                                      for c in ("a__phi35", "b__phi35")})
-    clean = clean_split(full, report)
-    clean_ids = clean["splits"]["PublicTest"]["kept"]
-    test = full.select(["PublicTest"])
-    torch.manual_seed(0)
-    tiny = TorchPredictor(create_model("tiny_cnn"), ModelConfig(arch="tiny_cnn"), batch_size=64)
-    runs = root / "runs"
-
-    def run(cell, predictor, ds, degradation=None, restorer=None, extra=None, **model):
-        # the shape of a study cell's config (ferbench.study.runner.cell_config)
-        config = {"study": {"name": "unit", "cell": cell}, "dataset": "synthetic", "split": ["PublicTest"],
-                  "degradation": degradation, "restorer": restorer, **model}
-        return evaluate(predictor, ds, runs / cell, config, n_boot=200, clean_ids=clean_ids,
-                        extra_cost=extra, progress=False)
-
-    metrics = {
-        "tiny-clean": run("tiny-clean", tiny, test),
-        "band-clean": run("band-clean", BandReader(), test),
-        "resnet-clean": run("resnet-clean", BandReader(), test, model="resnet_gfpgan", registered_model="resnet50",
-                            extra={"training": {"phase": "training", "wall_s": 3600.0, "items": 1000}}),
-        # a zero-shot CLIP path with random weights: never set beside the paper's CLIP
-        "clip-clean": run("clip-clean", BandReader(), test, model="tiny_clip_random", registered_model="clip"),
-    }
-    for severity in (1, 2):
-        noisy = replace(test, images=_noise(test.images, severity))
-        metrics[f"band-noise{severity}"] = run(f"band-noise{severity}", BandReader(), noisy,
-                                               {"name": "noise", "severity": severity})
-        with PhaseMeter("restoration") as meter:
-            restored = np.stack([cv2.medianBlur(im, 5) for im in noisy.images])
-        meter.set_items(len(restored))
-        metrics[f"band-noise{severity}-median"] = run(
-            f"band-noise{severity}-median", BandReader(), replace(test, images=restored),
-            {"name": "noise", "severity": severity}, {"name": "median", "label": "median5", "params": {"ksize": 5}},
-            extra={"restoration": meter.result})
-    # another sample set: must not be paired with the others in the significance matrix
-    evaluate(BandReader("evil <b>|name"), test.select(["PublicTest"], limit=40), runs / "subset",
-             {"dataset": "synthetic"}, n_boot=100, progress=False)
-    (runs / "crashed").mkdir()
-    write_json(runs / "crashed" / "run.json", {"status": "running", "config": {}})
-    grid = np.concatenate([test.images[:4].reshape(-1, 48), restored[:4].reshape(-1, 48)], axis=1)
-    (root / "artifacts" / "median").mkdir(parents=True)
-    cv2.imwrite(str(root / "artifacts" / "median" / "noise-2.png"), grid)
-    return {"metrics": metrics, "test": test, "clean_ids": clean_ids, "audit": report}
 
 
 @pytest.fixture(scope="module")

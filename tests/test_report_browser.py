@@ -4,34 +4,7 @@ chromedriver or selenium are missing (``scripts/test.sh`` installs them)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
-from test_report import build_results
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def _driver(profile: Path, extra_flags: tuple[str, ...] = ()):
-    if not CHROMIUM or not Path(CHROMEDRIVER).exists():
-        pytest.skip("Debian chromium / chromium-driver not installed (apt-get install chromium chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (pip install selenium)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    # Root in a container needs --no-sandbox; the rest keeps Chromium off the network and quiet.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}",
-                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>", *extra_flags):
-        options.add_argument(flag)
-    try:
-        return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except Exception as exc:  # a broken browser install is an environment problem, not a report bug
-        pytest.skip(f"headless Chromium would not start: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+from helpers import _driver, build_results
 
 
 def test_report_renders_in_headless_chromium(tmp_path):

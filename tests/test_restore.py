@@ -8,14 +8,13 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-
 from conftest import SHARED_MODELS, needs_shared, synthetic_faces
+from helpers import NARROW_GFPGAN
+
 from ferbench.restore import RestorerUnavailable, create_restorer, list_restorers
 from ferbench.restore.registry import get_restorer_entry
 
 # A GFPGAN "clean" network at 64 px and 1/16 width: the real architecture class, in seconds on CPU.
-NARROW_GFPGAN = dict(out_size=64, num_style_feat=32, channel_multiplier=1, narrow=0.0625, num_mlp=2,
-                     different_w=True, input_is_latent=True, sft_half=True, fix_decoder=False)
 TINY_RESTOREFORMER = dict(n_embed=32, embed_dim=16, ch=32, out_ch=3, ch_mult=[1, 1, 2], num_res_blocks=1,
                           attn_resolutions=[16], dropout=0.0, in_channels=3, resolution=64, z_channels=16,
                           double_z=False, enable_mid=True, head_size=2)

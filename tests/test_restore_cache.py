@@ -13,14 +13,14 @@ import time
 import numpy as np
 import pytest
 import torch
-
 from conftest import ROOT, synthetic_faces, write_fer_csv
+from helpers import NARROW_GFPGAN
+
 from ferbench.data import Dataset, load_dataset
 from ferbench.restore import create_restorer, load_restored, restore_dataset
 from ferbench.stages.runner import stage_key
 from ferbench.stages.spec import ShardWorker, StageSpec
 from ferbench.stages.store import MANIFEST, shard_name
-from test_restore import NARROW_GFPGAN
 
 
 def dataset(n=20, seed=0):

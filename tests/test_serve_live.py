@@ -11,9 +11,9 @@ import sys
 import time
 
 import pytest
-from test_report_browser import _driver
+from conftest import ROOT
+from helpers import _driver
 
-from conftest import ROOT, synthetic_faces
 from ferbench.emotions import EMOTIONS
 
 httpx = pytest.importorskip("httpx")

@@ -2,7 +2,7 @@
 
 import json
 
-from test_vlm_helpers import tiny_dir
+from helpers import tiny_dir
 from typer.testing import CliRunner
 
 from ferbench.cli.main import app

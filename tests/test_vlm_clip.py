@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_vlm_helpers import faces, tiny_dir
+from helpers import faces, tiny_dir
 
 from ferbench.emotions import EMOTIONS, INDEX
 from ferbench.models import load_predictor

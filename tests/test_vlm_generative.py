@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from test_vlm_helpers import faces, tiny_dir
+from helpers import faces, tiny_dir
 
 from ferbench.emotions import parse_answer
 from ferbench.models import load_predictor

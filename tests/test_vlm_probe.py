@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import synthetic_faces
-from test_vlm_helpers import tiny_dir
+from helpers import tiny_dir
 
 from ferbench.data.dataset import Dataset
 from ferbench.emotions import EMOTIONS

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_vlm_helpers import faces
+from helpers import faces
 
 from ferbench.data.dataset import Dataset
 from ferbench.emotions import EMOTIONS
