@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from ..emotions import INDEX, to_emotion
 from .dataset import Dataset, canonical_split
 from .errors import DataError, OnBad, Skipped, handle_bad
-from .images import DECODER_VERSION, DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, decode_image
+from .images import DECODER_VERSION, DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageTooLarge, decode_image
 from .readers import register_reader
 
 UNSPLIT = "Unsplit"
@@ -69,7 +69,7 @@ def read_image_folder(root: str | Path, on_bad: OnBad = OnBad.error, size: int |
                 continue
             try:
                 array = decode_image(path, max_pixels)
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            except ImageTooLarge as exc:
                 handle_bad(on_bad, skipped, str(root), rel, f"image too large (decompression bomb guard): {exc}", rel)
                 continue
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

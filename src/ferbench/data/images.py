@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -23,21 +24,30 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 _GRAY_MODES = {"1", "L", "LA", "I", "F"}
 
 
-def decode_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """uint8 H×W (no colour) or H×W×3 (colour) pixels of the image file at ``path``, as a viewer shows it.
+class ImageTooLarge(ValueError):
+    """An image with more pixels than allowed, refused from its header before a pixel is decoded."""
 
-    Raises PIL's errors (``UnidentifiedImageError``, ``OSError``, ``DecompressionBombError``...) for files
-    that are not readable images; callers name the file."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max_pixels  # PIL checks the header's size before decoding anything
-        try:
-            with Image.open(path) as img:
+
+def decode_image(path: str | Path | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """uint8 H×W (no colour) or H×W×3 (colour) pixels of the image file (or open binary stream) at ``path``,
+    as a viewer shows it.
+
+    Raises :class:`ImageTooLarge` for more than ``max_pixels`` pixels (checked from the header, before
+    decoding), and PIL's errors (``UnidentifiedImageError``, ``OSError``...) for data that is not a readable
+    image; callers name the file. Pillow's global ``MAX_IMAGE_PIXELS`` is left alone (the server decodes in
+    several threads at once)."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageTooLarge(f"{width}×{height} = {width * height:,} pixels, more than the {max_pixels:,} "
+                                    "allowed")
+            with warnings.catch_warnings():  # size checked above: Pillow's own, looser warning adds nothing
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 img.load()
-                return to_array(ImageOps.exif_transpose(img))
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+            return to_array(ImageOps.exif_transpose(img))
+    except Image.DecompressionBombError as exc:  # Pillow refuses the header itself (far over its own limit)
+        raise ImageTooLarge(str(exc)) from None
 
 
 def to_array(img: Image.Image) -> np.ndarray:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 import cv2
 import numpy as np
 
-from ..data.images import IMAGE_SUFFIXES, decode_image, gray_and_rgb
+from ..data.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, decode_image, gray_and_rgb
 from ..emotions import EMOTIONS
 from .align import align_face
 from .detect import crop
@@ -47,9 +47,9 @@ class Frame:
         return rec
 
 
-def load_image(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def load_image(path: Path | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, np.ndarray]:
     """(gray, rgb) uint8 arrays, decoded as every reader decodes images (:func:`ferbench.data.images.decode_image`)."""
-    return gray_and_rgb(decode_image(path))
+    return gray_and_rgb(decode_image(path, max_pixels))
 
 
 def frames(path: Path, every_s: float = 1.0) -> Iterator[Frame]:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
-from ..data.folder import DEFAULT_MAX_PIXELS
+from ..data.images import DEFAULT_MAX_PIXELS, ImageTooLarge
 from ..models.predictor import Predictor
 from ..predict.pipeline import Frame, analyse, load_image
 from .batching import BatchingPredictor, Busy
@@ -39,26 +39,17 @@ class ServeConfig:
 
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS):
-    """(gray, rgb) arrays of an uploaded image, or an InputError: 400 unreadable, 413 too many pixels."""
+    """(gray, rgb) arrays of an uploaded image, or an InputError: 400 unreadable, 413 too many pixels (refused
+    from the header by the one image decoder, before a pixel is decoded)."""
     if not data:
         raise InputError(400, "empty image: the request carried no image bytes")
-    try:  # the header alone gives the size: refuse decompression bombs before decoding a pixel
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-    except Image.DecompressionBombError as exc:
-        raise InputError(413, f"image too large: {exc}") from None
+    try:
+        return load_image(io.BytesIO(data), max_pixels)
+    except ImageTooLarge as exc:
+        raise InputError(413, f"image too large: {exc}; this server accepts at most {max_pixels:,} pixels") from None
     except UnidentifiedImageError:
         raise InputError(400, "not an image: Pillow recognises no image format in these bytes") from None
-    except Exception as exc:  # Pillow raises many kinds on garbage; all mean "not an image we can read"
-        raise InputError(400, f"not an image Pillow can read ({type(exc).__name__}: {exc})") from None
-    if width * height > max_pixels:
-        raise InputError(413, f"image too large: {width}×{height} = {width * height:,} pixels; this server "
-                              f"accepts at most {max_pixels:,}")
-    try:
-        return load_image(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise InputError(413, f"image too large: {exc}") from None
-    except Exception as exc:  # truncated or corrupt past the header
+    except Exception as exc:  # Pillow raises many kinds on garbage or truncated data: all mean "cannot read"
         raise InputError(400, f"cannot decode image ({type(exc).__name__}: {exc})") from None
 
 
