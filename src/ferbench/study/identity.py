@@ -10,12 +10,9 @@ it with the identity stored in each run's ``run.json`` and says what changed.
 
 from __future__ import annotations
 
-import functools
-import os
-from pathlib import Path
 from typing import Any
 
-from ..utils.io import sha256_file, sha256_json
+from ..utils.io import path_digest, sha256_json
 from .spec import Cell, ModelSpec, RestorerSpec, StudySpec
 
 #: Bump when the evaluation itself changes its numbers (metrics, bootstrap): every cell then recomputes.
@@ -32,33 +29,13 @@ _NAMES = {
 }
 
 
-@functools.lru_cache(maxsize=256)
-def _hash_file(path: str, size: int, mtime_ns: int) -> str:
-    return sha256_file(path)
-
-
-def content_hash(path: str | os.PathLike | None) -> str | None:
-    """SHA-256 of a file; for a folder (a model snapshot) a hash of every file's name and content hash.
-    Hashes are memoised per (path, size, mtime) within a process."""
-    if path is None:
-        return None
-    p = Path(path)
-    if p.is_file():
-        st = p.stat()
-        return _hash_file(str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.is_file())
-        return sha256_json([[f.relative_to(p).as_posix(), content_hash(f)] for f in files])
-    return None
-
-
 def packaged_weights_hash() -> str:
     """One hash of every weight file ferbench ships (FERNet, the ensemble file, the imported Keras models):
     a model used without ``weights`` is defined by them."""
     from ..models.default_model import WEIGHTS_DIR
     from ..models.keras.sources import PRETRAINED_DIR
 
-    return sha256_json({d.name: content_hash(d) for d in (WEIGHTS_DIR, PRETRAINED_DIR)})
+    return sha256_json({d.name: path_digest(d) for d in (WEIGHTS_DIR, PRETRAINED_DIR)})
 
 
 def restorer_identity(rs: RestorerSpec | None) -> dict[str, Any] | None:
@@ -66,14 +43,14 @@ def restorer_identity(rs: RestorerSpec | None) -> dict[str, Any] | None:
         return None
     from ..restore.registry import get_restorer_entry
 
-    return {"name": rs.name, "params": rs.params, "size": rs.size, "weights_sha256": content_hash(rs.weights),
+    return {"name": rs.name, "params": rs.params, "size": rs.size, "weights_sha256": path_digest(rs.weights),
             "impl_version": getattr(get_restorer_entry(rs.name).fn, "impl_version", 1)}
 
 
 def train_identity(cfg, data_sha256: str, restorer: dict[str, Any] | None) -> dict[str, Any]:
     """What a model trained by the study depends on: its settings (without file paths) and the data content."""
     settings = {k: v for k, v in cfg.result_affecting().items() if k not in ("data", "ferplus", "restore")}
-    return {"settings": settings, "data_sha256": data_sha256, "ferplus_sha256": content_hash(cfg.ferplus),
+    return {"settings": settings, "data_sha256": data_sha256, "ferplus_sha256": path_digest(cfg.ferplus),
             "restorer": restorer}
 
 
@@ -82,7 +59,7 @@ def model_identity(m: ModelSpec, trained: dict[str, str]) -> dict[str, Any]:
     if m.train is not None:
         out["trained"] = trained.get(m.name)
     elif m.weights:
-        out["weights_sha256"] = content_hash(m.weights)
+        out["weights_sha256"] = path_digest(m.weights)
     else:
         out["packaged_sha256"] = packaged_weights_hash()
     return out
@@ -102,7 +79,7 @@ def cell_identity(cell: Cell, spec: StudySpec, data_sha256: str, split: str,
     ds = cell.dataset
     return {
         "format": CELL_FORMAT,
-        "data": {"sha256": data_sha256, "ferplus_sha256": content_hash(ds.ferplus), "label_mode": ds.label_mode,
+        "data": {"sha256": data_sha256, "ferplus_sha256": path_digest(ds.ferplus), "label_mode": ds.label_mode,
                  "split": split, "limit": ds.limit, "sample": ds.sample},
         "degradation": degradation, "restorer": restorer_identity(cell.restorer),
         "model": model_identity(cell.model, trained),

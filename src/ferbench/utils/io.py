@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -79,6 +80,31 @@ def to_json(obj: Any, **kw: Any) -> str:
 def sha256_file(path: str | os.PathLike) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_stamped(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
+
+
+def path_digest(path: str | os.PathLike | None) -> str | None:
+    """SHA-256 identifying a weights file, or every file of a model directory (weights, configs, chat
+    template, code; name + content hash; hidden files skipped); ``None`` for no path or a missing one.
+    Run files, cache keys and study-cell identities record it, tying results to exact files. File hashes are
+    memoised per (path, size, mtime) within a process: a study asks for the same weights once per cell."""
+    if path is None:
+        return None
+    path = Path(path)
+    if path.is_file():
+        st = path.stat()
+        return _sha256_stamped(str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if not path.is_dir():
+        return None
+    h = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts):
+            h.update(f"{file.relative_to(path)}\0{path_digest(file)}\n".encode())
+    return h.hexdigest()
 
 
 def sha256_json(obj: Any) -> str:

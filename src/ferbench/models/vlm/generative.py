@@ -23,10 +23,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...emotions import EMOTIONS
+from ...utils.io import path_digest
 from ..predictor import Prediction, Predictor
 from ..registry import register_model
 from .batching import PromptEncoder, answer_block, answer_loglik, append_tokens, collate
-from .hub import offline_hint, read_hf_config, require_remote_code_consent, weights_digest
+from .hub import offline_hint, read_hf_config, require_remote_code_consent
 from .images import to_pil
 from .prompts import default_prompt, prediction_from_answers, prompt_format, vlm_prompt
 
@@ -218,7 +219,7 @@ class VlmPredictor(Predictor):
 
     def describe(self) -> dict[str, Any]:
         if self._digest is None:
-            self._digest = weights_digest(self.source) if Path(self.source).is_dir() else None
+            self._digest = path_digest(self.source) if Path(self.source).is_dir() else None
         o = self.options.model_dump(mode="json", exclude={"batch_size", "device"})
         return {"name": self.name, "family": "vlm", "source": self.source, "weights_sha256": self._digest,
                 "model_type": self.model_type, "options": o, "prompt_text": self.text,

@@ -8,11 +8,11 @@ message saying how to get the files; ``download=true`` lifts that.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...utils.io import read_json, sha256_file
+from ...utils.io import read_json
+
 
 @contextlib.contextmanager
 def hub_offline(download: bool) -> Iterator[None]:
@@ -42,23 +42,6 @@ def read_hf_config(path: str | Path) -> dict[str, Any] | None:
     if not config.is_file():
         return None
     return read_json(config)
-
-
-def weights_digest(path: str | Path | None) -> str | None:
-    """SHA-256 identifying a weights file, or every file of a model directory (weights, configs, chat
-    template, code; name + content hash): run.json and cache keys record it, tying results to exact files."""
-    if path is None:
-        return None
-    path = Path(path)
-    if path.is_file():
-        return sha256_file(path)
-    if not path.is_dir():
-        return None
-    h = hashlib.sha256()
-    for file in sorted(path.rglob("*")):
-        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts):
-            h.update(f"{file.relative_to(path)}\0{sha256_file(file)}\n".encode())
-    return h.hexdigest()
 
 
 def require_remote_code_consent(source: str, config: dict[str, Any] | None, trust_remote_code: bool,
