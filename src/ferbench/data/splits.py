@@ -16,6 +16,14 @@ from .errors import DataError
 
 #: Splits that are never chosen by default: they hold (or may hold) the rows models are trained on.
 NOT_TEST = ("Training", "Unsplit")
+#: Splits models are selected or scored on: training must never see their rows (teacher targets, augmentation).
+EVAL_SPLITS = ("PublicTest", "PrivateTest")
+
+
+def is_eval_split(split: str) -> bool:
+    """PublicTest, PrivateTest, or a folder's ``test`` split: rows a model is selected or scored on."""
+    name = canonical_split(split)
+    return name in EVAL_SPLITS or "test" in name.lower()
 
 
 def default_split(ds: Dataset) -> str:

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from ..data.dataset import Dataset
+from ..data.splits import is_eval_split
 from ..degrade.registry import degrade_one, list_degradations
 from .config import Augment, DegradeAugment
 from .data import FaceDataset, _seed
-from .targets import is_eval_split
 
 
 def trained_kinds(cfg: DegradeAugment) -> list[str]:

@@ -15,17 +15,11 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data.dataset import Dataset, canonical_split
+from ..data.splits import is_eval_split
 from ..emotions import EMOTIONS, NUM_CLASSES
 from ..utils.io import atomic_path
 
-EVAL_SPLITS = ("PublicTest", "PrivateTest")
 FORMAT = "ferbench-teacher-1"
-
-
-def is_eval_split(split: str) -> bool:
-    """PublicTest, PrivateTest, or a folder's ``test`` split: rows a model is selected or scored on."""
-    name = canonical_split(split)
-    return name in EVAL_SPLITS or "test" in name.lower()
 
 
 def write_teacher_probs(predict: Callable[[np.ndarray], np.ndarray], ds: Dataset, split: str, out: str | Path,
