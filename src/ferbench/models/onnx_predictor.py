@@ -29,7 +29,11 @@ def read_metadata(model_bytes: bytes, source: str = "ONNX model") -> dict[str, A
     import onnx
 
     proto = onnx.load_from_string(model_bytes)
-    props = {p.key: p.value for p in proto.metadata_props}
+    return parse_metadata({p.key: p.value for p in proto.metadata_props}, source)
+
+
+def parse_metadata(props: dict[str, str], source: str = "ONNX model") -> dict[str, Any]:
+    """ferbench's metadata from a graph's metadata properties; a graph without it is refused."""
     if METADATA_KEY not in props:
         raise ValueError(f"{source}: not written by `ferbench export` (no {METADATA_KEY!r} metadata: the input "
                          "preprocessing and class order are unknown)")
@@ -48,11 +52,7 @@ class OnnxPredictor(Predictor):
         self.session = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         if meta is None:  # read by onnxruntime itself: the onnx package is not needed to run a model
-            stored = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-            if stored is None:
-                raise ValueError(f"{path or 'ONNX model'}: not written by `ferbench export` (no {METADATA_KEY!r} "
-                                 "metadata: the input preprocessing and class order are unknown)")
-            meta = json.loads(stored)
+            meta = parse_metadata(self.session.get_modelmeta().custom_metadata_map, path or "ONNX model")
         self.config = ModelConfig.model_validate(meta["config"])
         if list(self.config.labels) != list(EMOTIONS):
             raise ValueError(f"model outputs {self.config.labels}, not FER order: refusing to guess a mapping")
