@@ -296,3 +296,56 @@ def test_findings_quote_the_tables(rendered, results):
     for x in context["restorer_rows"]:
         assert abs(100 * x["gain"] - (acc(x["ref"]) - acc(x["base_ref"]))) <= 0.11
     assert len(context["restorer_rows"]) == 2 and tables["loss-table"] and tables["restorer-table"]
+
+
+def _run_row(model, degradation, severity, restorer, accuracy):
+    return {"model": model, "degradation": degradation, "severity": severity, "restorer": restorer,
+            "accuracy": accuracy, "accuracy_ci_low": accuracy - 0.05, "accuracy_ci_high": accuracy + 0.05}
+
+
+def test_best_restorer_is_the_most_accurate_real_restorer():
+    from ferbench.report.context import best_restorer
+
+    rows = [_run_row("a", "noise", 2.0, "identity", 0.9),  # no restoration: never the "best restorer"
+            _run_row("a", "noise", 2.0, "median5", 0.4), _run_row("a", "noise", 2.0, "gfpgan", 0.7),
+            {**_run_row("a", "noise", 2.0, "codeformer", 0.0), "accuracy": None},
+            _run_row("b", "noise", 2.0, "median5", 0.6), _run_row("b", "noise", 2.0, "gfpgan", 0.5),
+            _run_row("b", "blur", 1.0, "identity", 0.8)]
+    best = best_restorer(rows)
+    assert {key: r["restorer"] for key, r in best.items()} == {("a", "noise", 2.0): "gfpgan",
+                                                               ("b", "noise", 2.0): "median5"}
+
+
+def test_restoration_figure_only_when_a_restorer_ran(rendered, results, monkeypatch, tmp_path):
+    import shutil
+
+    from ferbench.report import context, write_report
+
+    rows = [_run_row("a", "none", None, "identity", 0.9), _run_row("b", "none", None, "identity", 0.8),
+            _run_row("a", "noise", 1.0, "identity", 0.6), _run_row("b", "noise", 1.0, "identity", 0.7),
+            _run_row("a", "noise", 2.0, "identity", 0.4), _run_row("b", "noise", 2.0, "identity", 0.5),
+            _run_row("a", "noise", 2.0, "median5", 0.55)]
+    drawn = []
+    monkeypatch.setattr(context.figures, "restoration_png",
+                        lambda groups, draw=context.figures.restoration_png: drawn.append(groups) or draw(groups))
+    fig = context._restoration(rows)
+    assert fig.data[:8] == b"\x89PNG\r\n\x1a\n" and "with its best restorer (hatched)" in fig.caption
+    # clean faces are no condition; noise 1 had no restorer but keeps its unrestored bars
+    [groups] = drawn
+    assert [(g["label"], [(b["model"], b["restorer"], b["acc"]) for b in g["bars"]]) for g in groups] == [
+        ("noise 1", [("a", None, 0.6), ("b", None, 0.7)]),
+        ("noise 2", [("a", None, 0.4), ("a", "median5", 0.55), ("b", None, 0.5)])]
+    assert context._restoration([r for r in rows if r["restorer"] == "identity"]) is None
+
+    out, html, markdown = rendered  # the unit study restores noise with a median filter
+    assert 'alt="robust model against restoration"' in html and fig.caption in html
+    assert "![robust model against restoration](figures/restoration.png)" in markdown and fig.caption in markdown
+    assert (out / "figures" / "restoration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    root, _ = results  # the same study without its restored runs: no figure, the headline stays
+    shutil.copytree(root, tmp_path / "plain", ignore=shutil.ignore_patterns("*-median", "report"))
+    paths = write_report(tmp_path / "plain", n_boot=20)
+    html, markdown = paths["html"].read_text(), paths["markdown"].read_text()
+    assert 'alt="accuracy against degradation severity"' in html
+    assert "robust model against restoration" not in html + markdown and fig.caption not in html + markdown
+    assert not (tmp_path / "plain" / "report" / "figures" / "restoration.png").exists()

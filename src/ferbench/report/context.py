@@ -60,8 +60,9 @@ def build_context(results: str | Path, title: str | None = None, max_samples: in
         group["table"] = _significance_cells(group)
     pareto, fronts = _pareto(rows)
     return {
-        "findings": found_text, "headline": _headline(rows), "loss_rows": loss_table(rows, pairs),
-        "restorer_rows": restorer_table(rows, pairs), "confusions_all": len(shown) == len(found.runs),
+        "findings": found_text, "headline": _headline(rows), "restoration": _restoration(rows),
+        "loss_rows": loss_table(rows, pairs), "restorer_rows": restorer_table(rows, pairs),
+        "confusions_all": len(shown) == len(found.runs),
         "title": title or f"ferbench report: {root.resolve().name}",
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "results": str(root), "rows": rows, "unfinished": found.unfinished, "emotions": EMOTIONS,
@@ -106,6 +107,49 @@ def _headline(rows: list[dict[str, Any]]) -> Figure | None:
     return Figure("figures/headline.png", figures.headline_png(panels, only),
                   "Accuracy against degradation severity, without restoration: one panel per degradation, one line "
                   "per model, 95% bootstrap CIs as bands (severity 0: clean faces)")
+
+
+def _restoration(rows: list[dict[str, Any]]) -> Figure | None:
+    """Train-time robustness against test-time restoration: per degraded condition, each model unrestored
+    beside the same model with its best restorer; None when no restorer ran on degraded faces."""
+    degraded = [r for r in rows if r["degradation"] != NO_DEGRADATION and r["severity"] is not None
+                and r.get("accuracy") is not None]
+    best = best_restorer(degraded)
+    if not best:
+        return None
+    plain = {_cell(r): r for r in degraded if r["restorer"] == NO_RESTORER}
+    models = list(dict.fromkeys(r["model"] for r in degraded))
+    groups = []
+    for degradation, severity in sorted({(d, s) for _, d, s in [*plain, *best]}):
+        runs = [run for m in models for run in (plain.get((m, degradation, severity)),
+                                                  best.get((m, degradation, severity))) if run is not None]
+        groups.append({"label": f"{degradation} {severity:g}", "bars": [_bar(r) for r in runs]})
+    return Figure("figures/restoration.png", figures.restoration_png(groups),
+                  "Train-time robustness against test-time restoration: accuracy per degraded condition, each model "
+                  "without restoration (solid) and with its best restorer (hatched), 95% bootstrap CIs. The best "
+                  "restorer is the most accurate on these same test faces, so its bar is an optimistic choice")
+
+
+def best_restorer(rows: list[dict[str, Any]]) -> dict[tuple[str, str, Any], dict[str, Any]]:
+    """Per (model, degradation, severity): the restored run with the highest accuracy (identity is no
+    restorer; runs without an accuracy cannot compete)."""
+    best: dict[tuple[str, str, Any], dict[str, Any]] = {}
+    for r in rows:
+        if r["restorer"] == NO_RESTORER or r.get("accuracy") is None:
+            continue
+        if _cell(r) not in best or r["accuracy"] > best[_cell(r)]["accuracy"]:
+            best[_cell(r)] = r
+    return best
+
+
+def _cell(row: dict[str, Any]) -> tuple[str, str, Any]:
+    return row["model"], row["degradation"], row["severity"]
+
+
+def _bar(row: dict[str, Any]) -> dict[str, Any]:
+    acc, low, high = _ci_bounds(row)
+    restorer = None if row["restorer"] == NO_RESTORER else row["restorer"]
+    return {"model": row["model"], "restorer": restorer, "acc": acc, "low": low, "high": high}
 
 
 def _ci_bounds(row: dict[str, Any], key: str = "accuracy") -> tuple[float, float, float]:

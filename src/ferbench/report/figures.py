@@ -118,3 +118,44 @@ def headline_png(panels: dict[str, dict[str, list[tuple[float, float, float, flo
     (spare[0] if spare else fig).legend(handles, labels, loc="center" if spare else "lower center", fontsize=8,
                                         frameon=False)
     return _png(fig)
+
+
+def restoration_png(groups: list[dict[str, Any]]) -> bytes:
+    """Grouped horizontal bars, one group per degraded condition ``{"label", "bars"}``; a bar is one run
+    ``{"model", "restorer", "acc", "low", "high"}``, ``restorer`` None when unrestored (solid) or the name of the
+    best restorer (hatched, lighter, name written beside it), its 95% CI as a whisker."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
+    models = list(dict.fromkeys(b["model"] for g in groups for b in g["bars"]))
+    colour = {m: f"C{k % 10}" for k, m in enumerate(models)}
+    bars = sum(len(g["bars"]) for g in groups)
+    fig = _figure(7.0, 1.4 + 0.26 * bars + 0.2 * len(groups))
+    ax = fig.add_subplot()
+    y, ticks, top = 0.0, [], 0.0
+    for g in groups:
+        first = y
+        for b in g["bars"]:
+            acc, low, high = (100 * b[k] for k in ("acc", "low", "high"))
+            restored = b["restorer"] is not None
+            ax.barh(y, acc, height=0.8, color=to_rgba(colour[b["model"]], 0.35 if restored else 1.0),
+                    edgecolor=colour[b["model"]], hatch="///" if restored else None, lw=0.8)
+            ax.errorbar(acc, y, xerr=[[max(0, acc - low)], [max(0, high - acc)]], fmt="none", ecolor="black",
+                        capsize=2, elinewidth=0.8)
+            if restored:
+                ax.annotate(b["restorer"], (max(acc, high), y), textcoords="offset points", xytext=(4, 0),
+                            va="center", fontsize=7)
+            top = max(top, acc, high)
+            y += 1
+        ticks.append(((first + y - 1) / 2, g["label"]))
+        y += 0.7  # a gap between conditions
+    ax.set_yticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)
+    ax.invert_yaxis()  # first condition on top
+    ax.set_xlim(0, top + 18)  # room for the restorer names
+    ax.set_xlabel("accuracy % (95% CI)", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    handles = [Patch(color=colour[m], label=m) for m in models]
+    handles += [Patch(facecolor="grey", edgecolor="grey", label="no restoration"),
+                Patch(facecolor=to_rgba("grey", 0.35), edgecolor="grey", hatch="///", label="best restorer (named)")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize=7, frameon=False)
+    return _png(fig)

@@ -49,5 +49,5 @@ def write_report(results: str | Path, out: str | Path | None = None, title: str 
 
 
 def all_figures(context: dict[str, Any]) -> list:
-    single = [context["headline"], context["pareto"]]
+    single = [context["headline"], context["restoration"], context["pareto"]]
     return [*context["confusions"], *(f for f in single if f is not None), *context["samples"]["figures"]]
