@@ -1,8 +1,10 @@
-"""ferbench's own models (FERNet alone, with flip TTA, and the packaged default ensemble) against the imported
-mini-Xception, in the same run: PublicTest accuracy, throughput (images/s at batch 256) and batch-1 latency,
-and their ratios.
+"""ferbench's own packaged models (FERNet alone and with flip TTA, the robust FERNet, the ensemble)
+against the imported mini-Xception, in the same run: PublicTest accuracy, throughput (images/s at batch 256) and
+batch-1 latency, and their ratios.
 
-    python benchmarks/fernet_vs_baseline.py [--threads 2] [--json out.json]
+    python benchmarks/fernet_vs_baseline.py [--threads 2] [--rows fernet fernet_lite0 ...] [--json out.json]
+
+The ensemble (~5 faces/s: 12 min for its accuracy alone) runs only when named in ``--rows``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ DATA = ROOT.parent / "shared" / "data" / "fer2013-train-public.csv.gz"
 
 
 # (row, registered model, TTA or None for the model's own default)
-MODELS = (("fernet", "fernet", None), ("fernet+flip", "fernet", "flip"), ("fernet_ensemble", "fernet_ensemble", None),
+MODELS = (("fernet", "fernet", None), ("fernet+flip", "fernet", "flip"), ("fernet_robust", "fernet_robust", None),
+          ("fernet_ensemble", "fernet_ensemble", None),
           ("mini_xception_64", "mini_xception_64", None))
+DEFAULT_ROWS = [key for key, _, _ in MODELS if key != "fernet_ensemble"]
 
 
 def throughput(pred, images: np.ndarray, batch: int = 256, seconds: float = 20.0) -> float:
@@ -51,7 +55,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--rows", nargs="+", default=DEFAULT_ROWS, choices=[key for key, _, _ in MODELS],
+                    help="rows to measure (mini_xception_64, the baseline, is always measured)")
     args = ap.parse_args()
+    chosen = [m for m in MODELS if m[0] in args.rows or m[0] == "mini_xception_64"]
     torch.set_num_threads(args.threads)
     from ferbench.data import load_dataset
     from ferbench.metrics import compute_metrics
@@ -59,7 +66,7 @@ def main() -> None:
 
     ds = load_dataset(DATA, split="PublicTest")
     rows = {}
-    for key, name, tta in MODELS:
+    for key, name, tta in chosen:
         pred = load_predictor(name, None, **({"tta": tta} if tta else {}))
         p = np.concatenate([pred.predict(ds.images[lo:lo + 256]).pred for lo in range(0, len(ds), 256)])
         m = compute_metrics(ds.labels, p, n_boot=1000)
@@ -71,7 +78,7 @@ def main() -> None:
               f"f1_macro {r['f1_macro']:.2%}  {r['images_per_s']:.0f} img/s  {r['latency_ms_batch1']:.2f} ms (batch 1)  "
               f"{r['flops_per_image'] / 1e6:.0f} MFLOPs  {r['params']:,} params", flush=True)
     base = rows["mini_xception_64"]
-    for key in [k for k, _, _ in MODELS if k != "mini_xception_64"]:
+    for key in [k for k, _, _ in chosen if k != "mini_xception_64"]:
         r = rows[key]
         r["vs_mini_xception"] = {"accuracy_points": 100 * (r["accuracy"] - base["accuracy"]),
                                  "throughput_ratio": r["images_per_s"] / base["images_per_s"],
