@@ -107,7 +107,8 @@ def test_quick_study_uses_real_models_and_restores_small_faces():
 
     quick = StudySpec.load("quick")
     assert all(m.train is None and m.weights is None for m in quick.models)  # packaged weights only
-    assert {m.registered for m in quick.models} == {"fernet_ensemble", "fernet", "mini_xception_64", "big_xception"}
+    assert {m.registered for m in quick.models} == {"fernet_robust", "fernet_ensemble", "fernet",
+                                                   "mini_xception_64", "big_xception"}
     assert all(get_model_entry(m.registered).meta.get("family") != "clip" for m in quick.models)
     degradations = {d.name: d.severities for d in quick.degradations}
     assert {"downscale", "gaussian_blur", "gaussian_noise", "jpeg", "low_brightness"} <= set(degradations)

@@ -12,7 +12,7 @@ from .common import console, fail
 
 def serve_command(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name (default: the packaged "
-                                        "fernet_ensemble; --model fernet uses ~36x fewer FLOPs)."),
+                                        "fernet; fernet_robust for low-quality faces)."),
     weights: Optional[Path] = typer.Option(None, "--weights", "--checkpoint", "-w", help="Weights for --model."),
     host: str = typer.Option("127.0.0.1", help="Address to bind. Only this machine can connect unless you "
                              "give another (e.g. 0.0.0.0): the server has no authentication."),

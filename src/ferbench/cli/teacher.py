@@ -14,7 +14,7 @@ def teacher_command(
     data: Path = typer.Option(..., "--data", "-d", exists=True, help="FER-2013 CSV or image folder."),
     out_path: Path = typer.Option(..., "--out", "-o", help="New .safetensors file (never replaces one)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Teacher: a registered model "
-                                        "[the packaged default, fernet_ensemble]."),
+                                        "[fernet_ensemble, the most accurate packaged one, whatever the default]."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "--weights", "-w", help="Teacher weights."),
     split: str = typer.Option("Training", "--split", "-s", help="Training rows only (evaluation splits are refused)."),
     tta: str = typer.Option("none", help="flip or tencrop; none keeps the model's own."),
@@ -29,7 +29,8 @@ def teacher_command(
     if threads:
         torch.set_num_threads(threads)
     ds = load(data)
-    predictor = load_model(model, checkpoint, **({"tta": tta} if tta != "none" else {}))
+    teacher = model or (None if checkpoint else "fernet_ensemble")
+    predictor = load_model(teacher, checkpoint, **({"tta": tta} if tta != "none" else {}))
     console.print(f"teacher [bold]{predictor.name}[/] on {data} ({split}) -> {out_path}")
 
     def show(done: int, total: int) -> None:

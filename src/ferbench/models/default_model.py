@@ -1,8 +1,8 @@
-"""The packaged default model: ``fernet_ensemble`` (see ``models/weights/MODEL_CARD.md``).
+"""The packaged models (see ``models/weights/MODEL_CARD.md``): ``DEFAULT_MODEL`` is the one ``ferbench eval``,
+``predict`` and ``serve`` use when no ``--model`` is given.
 
-``ferbench eval`` and ``ferbench predict`` use it when no ``--model`` is given. Its files live in
-``models/weights/``: the ensemble's JSON and the FERNet weights it names; the Xception members use the
-MIT weights shipped in ``models/pretrained/``.
+Their files live in ``models/weights/``: single-network checkpoints (``PACKAGED``) and the ensemble's JSON, whose
+Xception members use the MIT weights shipped in ``models/pretrained/``.
 """
 
 from __future__ import annotations
@@ -11,13 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from .ensemble import EnsemblePredictor, load_ensemble_file
-from .factory import load_checkpoint_predictor
+from .factory import create_model, load_checkpoint_predictor
 from .registry import DEFAULT_MODEL, register_model
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_NAME = DEFAULT_MODEL
-DEFAULT = WEIGHTS_DIR / "fernet_ensemble.json"
+ENSEMBLE = WEIGHTS_DIR / "fernet_ensemble.json"
 FERNET = WEIGHTS_DIR / "fernet.safetensors"
+
+#: Packaged single networks trained by ``ferbench train`` (name: file, architecture, description). ``fernet`` is
+#: registered with its architecture in ``fernet.py``.
+PACKAGED = {
+    "fernet_robust": ("fernet_robust.safetensors", "fernet",
+                      "FERNet fine-tuned with degradation-aware training (noise, JPEG, downscale, low contrast) "
+                      "and distillation; for low-quality faces (packaged weights)"),
+}
 
 
 def _packaged(path: Path) -> Path:
@@ -27,19 +35,35 @@ def _packaged(path: Path) -> Path:
     return path
 
 
-def load(**options: Any) -> EnsemblePredictor:
-    return load_ensemble_file(_packaged(DEFAULT), name=options.pop("name", DEFAULT_NAME), **options)
+def load_ensemble(**options: Any) -> EnsemblePredictor:
+    return load_ensemble_file(_packaged(ENSEMBLE), name=options.pop("name", "fernet_ensemble"), **options)
 
 
 def load_fernet(**options: Any):
     return load_checkpoint_predictor(_packaged(FERNET), name=options.pop("name", "fernet"), **options)
 
 
-def _load_packaged(name: str, weights: str | Path | None = None, **options: Any) -> EnsemblePredictor:
+def _load_ensemble(name: str, weights: str | Path | None = None, **options: Any) -> EnsemblePredictor:
     if weights is None:
-        return load(name=name, **options)
+        return load_ensemble(name=name, **options)
     return load_ensemble_file(weights, name=name, **options)
 
 
-register_model(DEFAULT_MODEL, family="ensemble", predictor=_load_packaged,
-               description="ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA")(_load_packaged)
+register_model("fernet_ensemble", family="ensemble", predictor=_load_ensemble,
+               description="ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA "
+                           "(~5 faces/s)")(_load_ensemble)
+
+
+def _register_packaged(name: str, filename: str, arch: str, description: str) -> None:
+    def load(name: str = name, weights: str | Path | None = None, **options: Any):
+        path = _packaged(WEIGHTS_DIR / filename) if weights is None else weights
+        return load_checkpoint_predictor(path, expect_arch=arch, name=options.pop("name", name), **options)
+
+    def build(**kwargs: Any):  # the architecture, for training or export from another checkpoint
+        return create_model(arch, **kwargs)
+
+    register_model(name, family="cnn", predictor=load, description=description)(build)
+
+
+for _name, (_file, _arch, _description) in PACKAGED.items():
+    _register_packaged(_name, _file, _arch, _description)
