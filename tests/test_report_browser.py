@@ -20,7 +20,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert driver.title == "ferbench report: results"
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
-        assert len(images) == 5 + 1 + 1 + 1  # confusion matrices (clean runs), headline, Pareto, one sample grid
+        # confusion matrices (clean runs), headline, robust model vs restoration, Pareto, one sample grid
+        assert len(images) == 5 + 1 + 1 + 1 + 1
         broken = [alt for alt, complete, width, height in images if not (complete and width > 0 and height > 0)]
         assert not broken, f"images that did not load: {broken}"
         # the report opens with the findings, then the headline figure, before the long tables
