@@ -2,7 +2,7 @@
 against the imported mini-Xception, in the same run: PublicTest accuracy, throughput (images/s at batch 256) and
 batch-1 latency, and their ratios.
 
-    python benchmarks/fernet_vs_baseline.py [--threads 2] [--rows fernet fernet_lite0 ...] [--json out.json]
+    python benchmarks/fernet_vs_baseline.py [--threads 2] [--rows fernet fernet_robust ...] [--json out.json]
 
 The ensemble (~5 faces/s: 12 min for its accuracy alone) runs only when named in ``--rows``.
 """

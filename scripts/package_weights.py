@@ -1,12 +1,8 @@
 """Package a trained checkpoint into ``src/ferbench/models/weights/`` with float16 storage (half the bytes; the
 model still runs in float32), after checking on real faces that the predictions do not change.
 
-    .venv/bin/python scripts/package_weights.py runs/effnet_lite0/model.safetensors fernet_lite0 \
+    .venv/bin/python scripts/package_weights.py runs/fernet_robust/model.safetensors fernet_robust \
         --data ../shared/data/fer2013-train-public.csv.gz
-
-``--raw-from CKPT``: package the raw (not EMA-averaged) weights of a Lightning checkpoint of the same run instead,
-with the configuration of ``checkpoint``. ``--out DIR`` writes elsewhere than the package's weights folder
-(candidates to compare with ``ferbench eval`` before one is packaged).
 
 Prints the largest |softmax difference| and the argmax agreement between the float32 checkpoint and the packaged
 float16 copy on the first ``--n`` PublicTest faces; refuses to write when any label changes beyond ``--max-flips``,
@@ -35,27 +31,18 @@ def main() -> None:
     ap.add_argument("name", help="packaged model name: the file becomes WEIGHTS_DIR/NAME.safetensors")
     ap.add_argument("--data", required=True)
     ap.add_argument("--n", type=int, default=3589)
-    ap.add_argument("--raw-from", type=Path, help="Lightning checkpoint whose raw (non-EMA) weights to package")
-    ap.add_argument("--out", type=Path, help="write here instead of the package's weights folder")
     ap.add_argument("--max-flips", type=int, default=2, help="labels allowed to change on the checked faces")
     args = ap.parse_args()
-    dst = (args.out or WEIGHTS_DIR) / f"{args.name}.safetensors"
+    dst = WEIGHTS_DIR / f"{args.name}.safetensors"
     if dst.exists() or dst.with_suffix(".json").exists():
         sys.exit(f"error: {dst} already exists: remove it first (this script never replaces a file)")
     config, state, _ = load_checkpoint(args.checkpoint)
-    if args.raw_from:  # Lightning keeps the raw weights beside the EMA ones while weight averaging is on
-        raw = torch.load(args.raw_from, weights_only=True, map_location="cpu")["current_model_state"]
-        state = {k[len("model."):]: v for k, v in raw.items() if k.startswith("model.")}
-        config.provenance["weights"] = f"raw (not EMA-averaged) weights from {args.raw_from}"
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     config.provenance["packaged_from"] = {"path": str(args.checkpoint), "storage": "float16, run in float32"}
     tmp = dst.with_name(f".{dst.name}.check.safetensors")
     save_checkpoint(half, config, tmp)
     faces = load_dataset(args.data, split="PublicTest", limit=args.n).images
-    reference = tmp.with_name(f".{dst.name}.f32.safetensors")
-    save_checkpoint(state, config, reference)  # the float32 weights being packaged
-    check = parity(load_checkpoint_predictor(reference), load_checkpoint_predictor(tmp), faces)
-    reference.unlink(), reference.with_suffix(".json").unlink()
+    check = parity(load_checkpoint_predictor(args.checkpoint), load_checkpoint_predictor(tmp), faces)
     print(json.dumps(check))
     flips = round((1 - check["argmax_agreement"]) * check["n"])
     if flips > args.max_flips:

@@ -23,8 +23,8 @@ FERNET = WEIGHTS_DIR / "fernet.safetensors"
 #: registered with its architecture in ``fernet.py``.
 PACKAGED = {
     "fernet_robust": ("fernet_robust.safetensors", "fernet",
-                      "FERNet fine-tuned with degradation-aware training (noise, JPEG, downscale, low contrast) "
-                      "and distillation; for low-quality faces (packaged weights)"),
+                      ("FERNet fine-tuned with degradation-aware training (noise, JPEG, downscale, low contrast) "
+                       "and distillation; for low-quality faces (packaged weights)")),
 }
 
 
@@ -39,8 +39,10 @@ def load_ensemble(**options: Any) -> EnsemblePredictor:
     return load_ensemble_file(_packaged(ENSEMBLE), name=options.pop("name", "fernet_ensemble"), **options)
 
 
-def load_fernet(**options: Any):
-    return load_checkpoint_predictor(_packaged(FERNET), name=options.pop("name", "fernet"), **options)
+def load_packaged(name: str, filename: str, arch: str, weights: str | Path | None = None, **options: Any):
+    """The packaged checkpoint ``filename`` as model ``name``, or another ``arch`` checkpoint given as ``weights``."""
+    path = _packaged(WEIGHTS_DIR / filename) if weights is None else weights
+    return load_checkpoint_predictor(path, expect_arch=arch, name=options.pop("name", name), **options)
 
 
 def _load_ensemble(name: str, weights: str | Path | None = None, **options: Any) -> EnsemblePredictor:
@@ -51,13 +53,12 @@ def _load_ensemble(name: str, weights: str | Path | None = None, **options: Any)
 
 register_model("fernet_ensemble", family="ensemble", predictor=_load_ensemble,
                description="ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA "
-                           "(~5 faces/s)")(_load_ensemble)
+                           "(~7 faces/s)")(_load_ensemble)
 
 
 def _register_packaged(name: str, filename: str, arch: str, description: str) -> None:
     def load(name: str = name, weights: str | Path | None = None, **options: Any):
-        path = _packaged(WEIGHTS_DIR / filename) if weights is None else weights
-        return load_checkpoint_predictor(path, expect_arch=arch, name=options.pop("name", name), **options)
+        return load_packaged(name, filename, arch, weights, **options)
 
     def build(**kwargs: Any):  # the architecture, for training or export from another checkpoint
         return create_model(arch, **kwargs)

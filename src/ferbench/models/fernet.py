@@ -53,12 +53,9 @@ class FERNet(nn.Module):
 
 def _load(name: str, weights=None, **options):
     """The packaged FERNet weights, or a FERNet checkpoint given with --weights."""
-    from .default_model import load_fernet
-    from .factory import load_checkpoint_predictor
+    from .default_model import FERNET, load_packaged
 
-    if weights is None:
-        return load_fernet(**options)
-    return load_checkpoint_predictor(weights, expect_arch="fernet", **options)
+    return load_packaged(name, FERNET.name, "fernet", weights, **options)
 
 
 @register_model("fernet", family="cnn", predictor=_load,
