@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+import numpy as np
 from PIL import UnidentifiedImageError
 
 from ..data.images import DEFAULT_MAX_PIXELS, ImageTooLarge
 from ..models.predictor import Predictor
-from ..predict.pipeline import Frame, analyse, load_image
+from ..predict.pipeline import INPUT_SIZE, Frame, analyse, load_image
 from .batching import BatchingPredictor, Busy
 
 DETECT_MODES = ("auto", "always", "never")
@@ -84,6 +85,15 @@ class PredictService:
                 raise InputError(503, str(exc)) from None
         return frame.record()
 
+    def warm_up(self) -> None:
+        """Run the detector and the model once on a blank frame, so the first client does not pay for lazy
+        loading (MTCNN's weights, torch's first-call set-up: about 3 s on a 2-core CPU)."""
+        from ..predict.detectors import DETECTORS
+
+        blank = np.full((160, 160), 128, np.uint8)
+        DETECTORS[self.detector](blank, np.repeat(blank[..., None], 3, axis=2), 20)
+        self.model.predict(np.zeros((1, INPUT_SIZE, INPUT_SIZE), np.uint8))  # the size analyse() feeds it
+
     def close(self) -> None:
         self.batcher.close()
 
@@ -112,4 +122,6 @@ def load_service(model: str | None = None, weights: str | None = None, config: S
 
     predictor = load_predictor(model, weights, **options)
     card = card_result(model or DEFAULT_NAME) if weights is None and not options else None
-    return PredictService(predictor, config, card)
+    service = PredictService(predictor, config, card)
+    service.warm_up()
+    return service
