@@ -124,7 +124,7 @@ def test_weighted_metrics_weigh_classes_by_their_true_count():
 def test_nothing_scored():
     m = compute_metrics([0, 3], [-1, -1], np.full((2, 7), 1 / 7), n_boot=0)
     assert m["n_scored"] == 0 and m["n_unscored"] == 2
-    assert m["accuracy"] == 0.0 and m["accuracy_scored"] == 0.0
+    assert m["accuracy"] == 0.0 and m["accuracy_scored"] is None
     assert "ece" not in m and "nll" not in m  # no scored prediction to calibrate
 
 
@@ -145,6 +145,11 @@ def test_out_of_range_labels_or_predictions_are_refused(y, p):
         compute_metrics(y, p, n_boot=0)
     with pytest.raises(ValueError, match="3 labels but 2 predictions"):
         compute_metrics([0, 0, 0], [0, 0], n_boot=0)
+
+
+def test_no_samples_is_refused_rather_than_scored_zero():
+    with pytest.raises(ValueError, match="no labelled samples"):
+        compute_metrics([], [], n_boot=0)
 
 
 def test_float_label_arrays_are_read_as_class_indices():

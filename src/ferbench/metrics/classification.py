@@ -76,7 +76,9 @@ def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], proba: np.ndar
     k = len(classes)
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} labels but {len(y_pred)} predictions")
-    if len(y_true) and (y_true.min() < 0 or y_true.max() >= k or y_pred.max() >= k):
+    if not len(y_true):  # an accuracy of 0 at n = 0 would be a made-up figure
+        raise ValueError("no labelled samples to compute metrics on")
+    if (y_true.min() < 0 or y_true.max() >= k or y_pred.max() >= k):
         raise ValueError(f"labels and predictions must be class indices 0..{k - 1} (predictions may be -1)")
     cm = confusion(y_true, y_pred, k)
     point = metrics_from_confusion(cm)
@@ -86,8 +88,9 @@ def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], proba: np.ndar
                 "precision_weighted", "recall_weighted"):
         out[key] = float(point[key])
     scored = y_pred >= 0
-    out["accuracy_scored"] = float(np.mean(y_pred[scored] == y_true[scored])) if scored.any() else 0.0
-    if n_boot and len(y_true):
+    # among answered samples only; none answered: not available (None), never a made-up 0
+    out["accuracy_scored"] = float(np.mean(y_pred[scored] == y_true[scored])) if scored.any() else None
+    if n_boot:
         boots = metrics_from_confusion(bootstrap_confusions(y_true, y_pred, k, n_boot, seed))
         alpha = (1 - confidence) / 2
         for key in CI_KEYS:
