@@ -1,4 +1,4 @@
-"""The packaged models (see ``models/weights/MODEL_CARD.md``): ``DEFAULT_MODEL`` is the one ``ferbench eval``,
+"""The packaged models (see ``models/weights/MODEL_CARD.md``): ``registry.DEFAULT_MODEL`` is the one ``ferbench eval``,
 ``predict`` and ``serve`` use when no ``--model`` is given.
 
 Their files live in ``models/weights/``: single-network checkpoints (``PACKAGED``) and the ensemble's JSON, whose
@@ -12,10 +12,9 @@ from typing import Any
 
 from .ensemble import EnsemblePredictor, load_ensemble_file
 from .factory import create_model, load_checkpoint_predictor
-from .registry import DEFAULT_MODEL, register_model
+from .registry import register_model
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_NAME = DEFAULT_MODEL
 ENSEMBLE = WEIGHTS_DIR / "fernet_ensemble.json"
 FERNET = WEIGHTS_DIR / "fernet.safetensors"
 

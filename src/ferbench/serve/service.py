@@ -118,10 +118,10 @@ def load_service(model: str | None = None, weights: str | None = None, config: S
     """Load a model once (the packaged default when neither is given) and put it behind the batching queue."""
     from ..models import load_predictor
     from ..models.card import card_result
-    from ..models.default_model import DEFAULT_NAME
+    from ..models.registry import DEFAULT_MODEL
 
     predictor = load_predictor(model, weights, **options)
-    card = card_result(model or DEFAULT_NAME) if weights is None and not options else None
+    card = card_result(model or DEFAULT_MODEL) if weights is None and not options else None
     service = PredictService(predictor, config, card)
     service.warm_up()
     return service
