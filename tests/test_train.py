@@ -46,11 +46,11 @@ def test_paper_models_are_registered_and_take_1_or_3_channels():
             assert model(torch.zeros(2, chans, size, size)).shape == (2, 7)
 
 
-def test_train_learns_and_eval_matches_validation(small_csv, tmp_path):
+def test_train_learns_and_eval_matches_validation(small_csv, tmp_path, capsys):
     out = tmp_path / "run"
-    run = train(_cfg(small_csv, epochs=5, augment={"mixup": 0.2, "erasing": 0.0}, ema_decay=0.9), out,
-                progress=False)
+    run = train(_cfg(small_csv, epochs=5, augment={"mixup": 0.2, "erasing": 0.0}, ema_decay=0.9), out)
     assert run["status"] == "finished" and run["epochs_run"] == 5
+    assert "epoch 5/5: val_loss" in capsys.readouterr().err  # stderr is not a terminal: one line per epoch
     best = run["best"]
     assert best["val_accuracy"] > 0.5  # the synthetic classes are easy; chance is 1/7
     cost = run["cost"]

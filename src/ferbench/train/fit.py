@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -38,7 +39,7 @@ class _NoAdverts(logging.Filter):
         return "litlogger" not in record.getMessage()
 
 
-def _history_callback(out: Path):
+def _history_callback(out: Path, announce: bool):
     import lightning as L
 
     class History(L.Callback):
@@ -55,6 +56,10 @@ def _history_callback(out: Path):
                    "step": trainer.global_step, **m}
             with open(out / HISTORY, "a") as fh:
                 fh.write(json.dumps(rec) + "\n")
+            if announce:
+                val = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k.startswith("val_"))
+                print(f"epoch {rec['epoch'] + 1}/{trainer.max_epochs}: {val} ({rec['seconds']:.0f} s)",
+                      file=sys.stderr, flush=True)
 
     return History()
 
@@ -121,7 +126,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
 
     checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_accuracy", mode="max",
                                  save_last=True, save_top_k=1, enable_version_counter=False)
-    callbacks: list = [checkpoint, _history_callback(out)]
+    # a log file shows no progress bar: one line per epoch there instead
+    callbacks: list = [checkpoint, _history_callback(out, announce=progress and not sys.stderr.isatty())]
     if cfg.early_stopping:
         callbacks.append(EarlyStopping("val_accuracy", mode="max", patience=cfg.early_stopping))
     if cfg.ema_decay:
