@@ -142,3 +142,36 @@ def test_second_run_into_the_same_folder_is_refused(study):
     result = runner.invoke(app, ["run", str(path), "--out", str(out), "-q", "--only", "fixed"])  # lock released
     assert result.exit_code == 0, result.output
     assert "0 reused, 0 recomputed, 1 new" in " ".join(result.output.split())
+
+
+def test_model_identity_follows_every_file_the_model_loads(study):
+    """A checkpoint's config sidecar and an ensemble's member weights decide results as much as the file named."""
+    tmp, spec = study
+    (tmp / "ens.json").write_text(json.dumps({"ferbench_ensemble": 1, "members": [
+        {"model": "tiny_cnn", "weights": "w.safetensors"}, {"model": "tiny_cnn", "weights": "w2.safetensors"}]}))
+    _weights(tmp / "w2.safetensors", 2)
+    spec["models"] = [spec["models"][0], {"name": "ens", "model": "ensemble", "weights": str(tmp / "ens.json")}]
+    out = tmp / "res"
+    _run(spec, out)
+    sidecar = tmp / "w.json"
+    config = json.loads(sidecar.read_text())
+    config["preprocess"]["mean"] = [0.4]  # read before the config inside the .safetensors
+    sidecar.write_text(json.dumps(config))
+    status, _ = _run(spec, out)
+    assert status["syn__none__identity__fixed"]["changed"] == ["model weights"]
+    assert status["syn__none__identity__ens"]["changed"] == ["model weights"]  # its first member
+    _weights(tmp / "w2.safetensors", 3)  # only the second member changes
+    status, _ = _run(spec, out)
+    assert status["syn__none__identity__fixed"]["origin"] == "reused"
+    assert status["syn__none__identity__ens"]["changed"] == ["model weights"]
+
+
+def test_packaged_models_are_identified_by_their_own_files_not_the_docs_beside_them():
+    from ferbench.models.files import packaged_files
+    from ferbench.study.identity import packaged_weights_hash
+
+    names = {m: {f.name for f in packaged_files(m)} for m in ("fernet", "fernet_robust", "fernet_ensemble")}
+    assert names["fernet"] == {"fernet.safetensors", "fernet.json"}
+    assert {"fernet_ensemble.json", "fernet_restart2.safetensors", "big_xception.safetensors"} <= names["fernet_ensemble"]
+    assert not any(n.endswith(".md") for files in names.values() for n in files)
+    assert packaged_weights_hash("fernet") != packaged_weights_hash("fernet_robust")  # one change, one model's cells

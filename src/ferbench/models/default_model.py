@@ -12,6 +12,7 @@ from typing import Any
 
 from .ensemble import EnsemblePredictor, load_ensemble_file
 from .factory import create_model, load_checkpoint_predictor
+from .files import checkpoint_files, ensemble_files
 from .registry import register_model
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -51,6 +52,7 @@ def _load_ensemble(name: str, weights: str | Path | None = None, **options: Any)
 
 
 register_model("fernet_ensemble", family="ensemble", predictor=_load_ensemble,
+               packaged_files=lambda: ensemble_files(ENSEMBLE),
                description="ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA "
                            "(~7 faces/s)")(_load_ensemble)
 
@@ -62,7 +64,8 @@ def _register_packaged(name: str, filename: str, arch: str, description: str) ->
     def build(**kwargs: Any):  # the architecture, for training or export from another checkpoint
         return create_model(arch, **kwargs)
 
-    register_model(name, family="cnn", predictor=load, description=description)(build)
+    register_model(name, family="cnn", predictor=load, description=description,
+                   packaged_files=lambda: checkpoint_files(WEIGHTS_DIR / filename))(build)
 
 
 for _name, (_file, _arch, _description) in PACKAGED.items():

@@ -58,7 +58,14 @@ def _load(name: str, weights=None, **options):
     return load_packaged(name, FERNET.name, "fernet", weights, **options)
 
 
-@register_model("fernet", family="cnn", predictor=_load,
+def _packaged_files():
+    from .default_model import FERNET
+    from .files import checkpoint_files
+
+    return checkpoint_files(FERNET)
+
+
+@register_model("fernet", family="cnn", predictor=_load, packaged_files=_packaged_files,
                 description="ferbench's own compact ResNet for 48-px faces (packaged weights; in the default ensemble)")
 def fernet(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, pretrained: str | None = None,
            stem: int = 32, widths: tuple[int, ...] | list[int] = (64, 128, 256),

@@ -3,8 +3,8 @@
 The identity is computed before anything runs, from the study and the files it names: the dataset file's
 SHA-256 (not its path), the evaluated split and limit, the degradation (severity, seed, implementation
 version), the restorer (parameters, output size, weights' SHA-256, implementation version), the model
-(registered name, options, the SHA-256 of its weights, of the packaged weights, or the identity of the
-training that produces them), the seed, ``n_boot`` and whether leaked rows are audited. A re-run compares
+(registered name, options, the SHA-256 of every file it loads: a checkpoint and its config sidecar, an ensemble
+file and its members' files, a packaged model's own files; or the identity of the training that produces it), the seed, ``n_boot`` and whether leaked rows are audited. A re-run compares
 it with the identity stored in each run's ``run.json`` and says what changed.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..utils.io import path_digest, sha256_json
+from ..utils.io import path_digest
 from .spec import Cell, ModelSpec, RestorerSpec, StudySpec
 
 #: Bump when the evaluation itself changes its numbers (metrics, bootstrap): every cell then recomputes.
@@ -29,13 +29,22 @@ _NAMES = {
 }
 
 
-def packaged_weights_hash() -> str:
-    """One hash of every weight file ferbench ships (FERNet, the ensemble file, the imported Keras models):
-    a model used without ``weights`` is defined by them."""
+#: Documentation beside the shipped weights: editing a model card must not recompute a study.
+_DOCS = {".md", ".txt"}
+
+
+def packaged_weights_hash(name: str) -> str:
+    """A model used without ``weights`` is defined by its packaged files (the checkpoint and its config, or an
+    ensemble's file and its members'); for an entry that names none, by every file ferbench ships."""
     from ..models.default_model import WEIGHTS_DIR
+    from ..models.files import files_digest, packaged_files
     from ..models.keras.sources import PRETRAINED_DIR
 
-    return sha256_json({d.name: path_digest(d) for d in (WEIGHTS_DIR, PRETRAINED_DIR)})
+    files = packaged_files(name)
+    if files is None:
+        files = sorted(f for d in (WEIGHTS_DIR, PRETRAINED_DIR) for f in d.rglob("*")
+                       if f.is_file() and f.suffix not in _DOCS)
+    return files_digest(files)
 
 
 def restorer_identity(rs: RestorerSpec | None) -> dict[str, Any] | None:
@@ -59,9 +68,11 @@ def model_identity(m: ModelSpec, trained: dict[str, str]) -> dict[str, Any]:
     if m.train is not None:
         out["trained"] = trained.get(m.name)
     elif m.weights:
-        out["weights_sha256"] = path_digest(m.weights)
+        from ..models.files import files_digest, model_files
+
+        out["weights_sha256"] = files_digest(model_files(m.registered, m.weights))
     else:
-        out["packaged_sha256"] = packaged_weights_hash()
+        out["packaged_sha256"] = packaged_weights_hash(m.registered)
     return out
 
 

@@ -7,9 +7,11 @@ when there is one.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Callable
 
+from ..files import checkpoint_files
 from ..registry import register_model
 from .sources import GENERIC, KNOWN, PRETRAINED_DIR, REPO, known_by_name, packaged_graph
 
@@ -68,7 +70,8 @@ def _builder(name: str) -> Callable[..., Any]:
 
 
 for _known in KNOWN:
-    register_model(_known.name, family="keras", description=_known.description,
-                   predictor=load_keras_predictor)(_builder(_known.name))
+    register_model(_known.name, family="keras", description=_known.description, predictor=load_keras_predictor,
+                   packaged_files=functools.partial(checkpoint_files, PRETRAINED_DIR / f"{_known.name}.safetensors"))(
+        _builder(_known.name))
 register_model(GENERIC, family="keras", predictor=load_keras_predictor,
                description="Any supported Keras HDF5 classifier (--weights FILE.hdf5)")(_builder(GENERIC))
