@@ -11,7 +11,9 @@ contrastive VLMs), ``vlm`` (generative VLMs), ``remote`` (OpenAI-compatible serv
 Entry contract: the decorated function builds a trainable ``nn.Module`` (``create_model``). An entry may also
 give ``predictor=callable(name, weights, **options) -> Predictor``; one registered with its loader as the
 decorated function (``register_model(..., predictor=load)(load)``) is predictor-only: ``create_model`` refuses
-it with a clear error. Trainable modules without a loader are evaluated from a ferbench checkpoint.
+it with a clear error. Trainable modules without a loader are evaluated from a ferbench checkpoint. An entry
+that ships files it loads without ``weights`` names them as ``packaged_files`` (paths, or a callable giving them):
+study cells hash those files (``models/files.py``); without it, every file ferbench ships.
 """
 
 from __future__ import annotations
