@@ -1,5 +1,6 @@
 """The EfficientNet-Lite0 recipes train: two optimiser steps on a few hundred synthetic faces at a tiny input size,
-with every part the recipe names (ImageNet-format weights, FER+ votes, a teacher file, degradations)."""
+with every part the recipe names (ImageNet-format weights, FER+ votes, a teacher file, degradations); the FERNet
+robust recipes stay consistent with each other."""
 
 import numpy as np
 import pytest
@@ -67,3 +68,12 @@ def test_robust_study_compares_both_recipes_on_every_degradation():
     assert [m.name for m in spec.models] == ["fernet", "fernet_restart", "fernet_robust"]
     assert all(m.weights is None or not m.weights.startswith("runs/") for m in spec.models)
     assert all(d.severities == [3] for d in spec.degradations if d.name != "none")
+
+
+def test_fernet_robust_stage_two_continues_stage_one_at_a_lower_rate():
+    """The packaged fernet_robust is stage 2: the same degradation-aware recipe, from stage 1's output."""
+    one, two = _recipe("fernet_robust.yaml"), _recipe("fernet_robust_stage2.yaml")
+    for spec in (one, two):
+        TrainConfig.model_validate({**spec, "data": "x.csv"})
+    assert {k for k in one if one[k] != two[k]} == {"pretrained", "lr", "warmup_epochs"}
+    assert two["pretrained"] == "runs/fernet_robust/model.safetensors" and two["lr"] < one["lr"]
