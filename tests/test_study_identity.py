@@ -172,6 +172,7 @@ def test_packaged_models_are_identified_by_their_own_files_not_the_docs_beside_t
 
     names = {m: {f.name for f in packaged_files(m)} for m in ("fernet", "fernet_robust", "fernet_ensemble")}
     assert names["fernet"] == {"fernet.safetensors", "fernet.json"}
-    assert {"fernet_ensemble.json", "fernet_restart2.safetensors", "big_xception.safetensors"} <= names["fernet_ensemble"]
+    members = {"fernet_ensemble.json", "fernet_restart2.safetensors", "big_xception.safetensors"}
+    assert members <= names["fernet_ensemble"]
     assert not any(n.endswith(".md") for files in names.values() for n in files)
     assert packaged_weights_hash("fernet") != packaged_weights_hash("fernet_robust")  # one change, one model's cells

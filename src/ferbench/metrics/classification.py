@@ -78,7 +78,7 @@ def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], proba: np.ndar
         raise ValueError(f"{len(y_true)} labels but {len(y_pred)} predictions")
     if not len(y_true):  # an accuracy of 0 at n = 0 would be a made-up figure
         raise ValueError("no labelled samples to compute metrics on")
-    if (y_true.min() < 0 or y_true.max() >= k or y_pred.max() >= k):
+    if y_true.min() < 0 or y_true.max() >= k or y_pred.max() >= k:
         raise ValueError(f"labels and predictions must be class indices 0..{k - 1} (predictions may be -1)")
     cm = confusion(y_true, y_pred, k)
     point = metrics_from_confusion(cm)

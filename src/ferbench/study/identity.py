@@ -4,8 +4,9 @@ The identity is computed before anything runs, from the study and the files it n
 SHA-256 (not its path), the evaluated split and limit, the degradation (severity, seed, implementation
 version), the restorer (parameters, output size, weights' SHA-256, implementation version), the model
 (registered name, options, the SHA-256 of every file it loads: a checkpoint and its config sidecar, an ensemble
-file and its members' files, a packaged model's own files; or the identity of the training that produces it), the seed, ``n_boot`` and whether leaked rows are audited. A re-run compares
-it with the identity stored in each run's ``run.json`` and says what changed.
+file and its members' files, a packaged model's own files; or the identity of the training that produces it),
+the seed, ``n_boot`` and whether leaked rows are audited. A re-run compares it with the identity stored in each
+run's ``run.json`` and says what changed.
 """
 
 from __future__ import annotations
