@@ -46,7 +46,8 @@ def main() -> None:
     print(json.dumps(check))
     flips = round((1 - check["argmax_agreement"]) * check["n"])
     if flips > args.max_flips:
-        tmp.unlink(), tmp.with_suffix(".json").unlink()
+        tmp.unlink()
+        tmp.with_suffix(".json").unlink()
         sys.exit(f"error: float16 storage changed {flips} labels (> --max-flips {args.max_flips}); not packaged")
     tmp.rename(dst)
     tmp.with_suffix(".json").rename(dst.with_suffix(".json"))

@@ -57,15 +57,20 @@ register_model("fernet_ensemble", family="ensemble", predictor=_load_ensemble,
                            "(~7 faces/s)")(_load_ensemble)
 
 
-def _register_packaged(name: str, filename: str, arch: str, description: str) -> None:
-    def load(name: str = name, weights: str | Path | None = None, **options: Any):
+def packaged_entry(filename: str, arch: str) -> dict[str, Any]:
+    """The registry fields of a packaged ``arch`` checkpoint: its loader (``weights`` replaces the packaged file)
+    and the files that identify it."""
+    def load(name: str, weights: str | Path | None = None, **options: Any):
         return load_packaged(name, filename, arch, weights, **options)
 
+    return {"predictor": load, "packaged_files": lambda: checkpoint_files(WEIGHTS_DIR / filename)}
+
+
+def _register_packaged(name: str, filename: str, arch: str, description: str) -> None:
     def build(**kwargs: Any):  # the architecture, for training or export from another checkpoint
         return create_model(arch, **kwargs)
 
-    register_model(name, family="cnn", predictor=load, description=description,
-                   packaged_files=lambda: checkpoint_files(WEIGHTS_DIR / filename))(build)
+    register_model(name, family="cnn", description=description, **packaged_entry(filename, arch))(build)
 
 
 for _name, (_file, _arch, _description) in PACKAGED.items():

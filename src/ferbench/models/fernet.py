@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .default_model import FERNET, packaged_entry
 from .registry import register_model
 
 
@@ -51,22 +52,8 @@ class FERNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-def _load(name: str, weights=None, **options):
-    """The packaged FERNet weights, or a FERNet checkpoint given with --weights."""
-    from .default_model import FERNET, load_packaged
-
-    return load_packaged(name, FERNET.name, "fernet", weights, **options)
-
-
-def _packaged_files():
-    from .default_model import FERNET
-    from .files import checkpoint_files
-
-    return checkpoint_files(FERNET)
-
-
-@register_model("fernet", family="cnn", predictor=_load, packaged_files=_packaged_files,
-                description="ferbench's own compact ResNet for 48-px faces (packaged weights; in the default ensemble)")
+@register_model("fernet", family="cnn", **packaged_entry(FERNET.name, "fernet"),  # or a checkpoint as --weights
+                description="ferbench's own compact ResNet for 48-px faces (packaged weights; the default model)")
 def fernet(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, pretrained: str | None = None,
            stem: int = 32, widths: tuple[int, ...] | list[int] = (64, 128, 256),
            depths: tuple[int, ...] | list[int] = (2, 2, 2), drop_rate: float = 0.3, **kw) -> nn.Module:

@@ -40,7 +40,7 @@ def packaged_files(name: str) -> list[Path] | None:
     """The shipped files a registered model loads without ``weights``; None when its entry names none."""
     try:
         files = get_model_entry(name).meta.get("packaged_files")
-    except (KeyError, ValueError):
+    except KeyError:  # an unknown name: its loader refuses it with a "did you mean"
         return None
     return list(files() if callable(files) else files) if files is not None else None
 

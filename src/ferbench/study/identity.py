@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..models.files import files_digest, model_files, packaged_files
 from ..utils.io import path_digest
 from .spec import Cell, ModelSpec, RestorerSpec, StudySpec
 
@@ -38,7 +39,6 @@ def packaged_weights_hash(name: str) -> str:
     """A model used without ``weights`` is defined by its packaged files (the checkpoint and its config, or an
     ensemble's file and its members'); for an entry that names none, by every file ferbench ships."""
     from ..models.default_model import WEIGHTS_DIR
-    from ..models.files import files_digest, packaged_files
     from ..models.keras.sources import PRETRAINED_DIR
 
     files = packaged_files(name)
@@ -69,8 +69,6 @@ def model_identity(m: ModelSpec, trained: dict[str, str]) -> dict[str, Any]:
     if m.train is not None:
         out["trained"] = trained.get(m.name)
     elif m.weights:
-        from ..models.files import files_digest, model_files
-
         out["weights_sha256"] = files_digest(model_files(m.registered, m.weights))
     else:
         out["packaged_sha256"] = packaged_weights_hash(m.registered)
