@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from ferbench.degrade.registry import degrade_one
+from ferbench.models.config import Preprocess
 from ferbench.models.fernet import fernet, standardize_faces
+from ferbench.models.preprocess import to_tensor
 
 TINY = {"stem": 8, "widths": [8, 16], "depths": [1, 1]}
 
@@ -40,12 +42,11 @@ def test_standardized_network_survives_the_registered_photometric_degradations_o
     model = fernet(standardize=True, **TINY).eval()
     rng = np.random.default_rng(0)
     faces = rng.integers(30, 226, size=(6, 48, 48), dtype=np.uint8)
-    to_input = lambda a: torch.from_numpy(np.stack(a)).float().div(255).sub(0.5).div(0.5)[:, None]  # noqa: E731
     with torch.no_grad():
-        clean = model(to_input(faces)).softmax(1)
+        clean = model(to_tensor(faces, Preprocess())).softmax(1)
         for kind in ("low_brightness", "low_contrast"):
-            degraded = [degrade_one(f, kind, 3, np.random.default_rng(1)) for f in faces]
-            assert (model(to_input(degraded)).softmax(1) - clean).abs().max().item() < 0.02, kind
+            degraded = np.stack([degrade_one(f, kind, 3, np.random.default_rng(1)) for f in faces])
+            assert (model(to_tensor(degraded, Preprocess())).softmax(1) - clean).abs().max().item() < 0.02, kind
 
 
 def test_standardize_adds_no_weights():

@@ -36,8 +36,7 @@ class BasicBlock(nn.Module):
 def standardize_faces(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Each face to zero mean and unit variance over its channels and pixels (a flat face becomes zeros). ``eps``
     is small against the variance of even a severity-5 low-contrast face (about 2e-3 on the [-1, 1] scale)."""
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    var = (x - mean).square().mean(dim=(1, 2, 3), keepdim=True)
+    var, mean = torch.var_mean(x, dim=(1, 2, 3), correction=0, keepdim=True)
     return (x - mean) * torch.rsqrt(var + eps)
 
 
