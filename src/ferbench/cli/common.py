@@ -24,8 +24,10 @@ FerplusOpt = typer.Option(None, "--ferplus", help="fer2013new.csv: replace label
                           exists=True, dir_okay=False)
 SizeOpt = typer.Option(None, "--size", help="Image folders only: resize every image to SIZE×SIZE.")
 LimitOpt = typer.Option(None, "--limit", min=1, help="Keep the first N samples (after --split), for quick runs.")
-BackendOpt = typer.Option("torch", "--backend", help="Inference engine for CNN-family models: torch or "
-                          "onnxruntime (exported in memory; `ferbench export` writes a file, int8 too).")
+BackendOpt = typer.Option("torch", "--backend", help="Inference engine for CNN-family models: torch (float32), "
+                          "torch-bf16 (bfloat16 autocast: several times faster on CPUs with AVX-512 BF16 or AMX, "
+                          "slower elsewhere) or onnxruntime (exported in memory; `ferbench export` writes a file, "
+                          "int8 too).")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -19,7 +19,7 @@ from .onnx_predictor import METADATA_KEY, OnnxPredictor
 from .predictor import Predictor
 from .torch_predictor import TorchPredictor, probabilities
 
-BACKENDS = ("torch", "onnxruntime")
+BACKENDS = ("torch", "torch-bf16", "onnxruntime")
 OPSET = 17
 
 
@@ -71,6 +71,11 @@ def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predicto
     if not isinstance(predictor, TorchPredictor):
         raise ValueError(f"model {predictor.name!r} cannot run on {backend}: only CNN-family models (torch modules "
                          "with a ferbench config) and their ensembles can")
+    if backend == "torch-bf16":
+        if options.get("threads"):
+            torch.set_num_threads(int(options["threads"]))
+        predictor.set_precision("bfloat16")
+        return predictor
     data, meta = to_onnx(predictor)
     return OnnxPredictor(data, meta, name=predictor.name, batch_size=predictor.batch_size, **options)
 
