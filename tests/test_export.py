@@ -56,6 +56,13 @@ def test_bf16_backend_agrees_with_float32_and_is_part_of_the_identity(ckpt):
     assert "precision" not in float_p.describe()  # float32 runs keep the identity they had before the option
     with pytest.raises(ValueError, match="precision 'float16'"):
         float_p.set_precision("float16")
+    # an ONNX graph has no torch module: asking for bf16 is refused, not silently run on onnxruntime
+    from ferbench.models.export import with_backend
+
+    ort_p = load_predictor("tiny_cnn", ckpt, device="cpu", backend="onnxruntime")
+    assert with_backend(ort_p, "onnxruntime") is ort_p
+    with pytest.raises(ValueError, match="ONNX graph"):
+        with_backend(ort_p, "torch-bf16")
 
 
 def test_keras_same_padding_exports_at_odd_sizes(tmp_path):

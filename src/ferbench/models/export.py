@@ -62,8 +62,10 @@ def check_backend(backend: str) -> None:
 def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predictor:
     """``predictor`` run by ``backend``: torch predictors are exported in memory, ensembles member by member."""
     check_backend(backend)
-    if backend == "torch" or isinstance(predictor, OnnxPredictor):
+    if backend == "torch" or (backend == "onnxruntime" and isinstance(predictor, OnnxPredictor)):
         return predictor
+    if isinstance(predictor, OnnxPredictor):  # an ONNX file has no torch module to run in bf16
+        raise ValueError(f"model {predictor.name!r} is an ONNX graph: it runs on onnxruntime, not {backend}")
     members = getattr(predictor, "members", None)
     if members is not None:  # an ensemble (or fusion) of models: each member runs on the backend
         predictor.members = [with_backend(m, backend, **options) for m in members]
