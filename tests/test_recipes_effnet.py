@@ -71,10 +71,8 @@ def test_robust_study_compares_both_recipes_on_every_degradation():
 
 
 def test_fernet_robust_stages_each_continue_the_last_with_one_stated_change():
-    """Stage 2 lowers the learning rate; stage 3 turns on FERNet's standardize and is the packaged fernet_robust;
-    stage 4 (measured, not packaged) lowers the rate again. Nothing else differs, so each stage's effect is its own."""
-    from ferbench.models import load_predictor
-
+    """Stage 2 lowers the learning rate; stage 3 turns on FERNet's standardize; stage 4 (measured, not packaged)
+    lowers the rate again. Nothing else differs, so each stage's effect is its own."""
     stages = [_recipe(f) for f in ("fernet_robust.yaml", "fernet_robust_stage2.yaml", "fernet_robust_stage3.yaml",
                                    "fernet_robust_stage4.yaml")]
     for spec in stages:
@@ -86,6 +84,20 @@ def test_fernet_robust_stages_each_continue_the_last_with_one_stated_change():
     assert [s["pretrained"] for s in stages[1:]] == [f"{o}/model.safetensors" for o in outs]
     assert stages[2]["arch_kwargs"] == {**stages[1]["arch_kwargs"], "standardize": True}
     assert stages[1]["lr"] < stages[0]["lr"] and stages[3]["lr"] < stages[2]["lr"]
-    packaged = load_predictor("fernet_robust").config
-    assert packaged.arch_kwargs == stages[2]["arch_kwargs"]
-    assert packaged.provenance["recipe"]["pretrained"] == stages[2]["pretrained"]
+
+
+def test_packaged_fernet_robust_is_the_one_run_v2_recipe():
+    """v2 trains from scratch with FERNet's own schedule and the stages' degradations, teacher and standardize;
+    the packaged fernet_robust is that run, so the recipe a user runs is the one that made the weights."""
+    from ferbench.models import load_predictor
+
+    v2, stage3, clean = (_recipe(f) for f in ("fernet_robust_v2.yaml", "fernet_robust_stage3.yaml", "fernet.yaml"))
+    TrainConfig.model_validate({**v2, "data": "x.csv"})
+    assert "pretrained" not in v2 and v2["arch_kwargs"] == stage3["arch_kwargs"]
+    assert {k: v2[k] for k in ("degrade", "targets")} == {k: stage3[k] for k in ("degrade", "targets")}
+    assert {k: v2[k] for k in ("epochs", "lr", "optimizer", "scheduler")} == {
+        k: clean[k] for k in ("epochs", "lr", "optimizer", "scheduler")}
+    recipe = load_predictor("fernet_robust").config.provenance["recipe"]
+    assert recipe["pretrained"] is None and recipe["arch_kwargs"] == v2["arch_kwargs"]
+    assert {k: recipe[k] for k in v2 if k not in ("targets", "degrade", "augment")} == {
+        k: v for k, v in v2.items() if k not in ("targets", "degrade", "augment")}

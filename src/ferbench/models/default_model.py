@@ -23,7 +23,7 @@ FERNET = WEIGHTS_DIR / "fernet.safetensors"
 #: registered with its architecture in ``fernet.py``.
 PACKAGED = {
     "fernet_robust": ("fernet_robust.safetensors", "fernet",
-                      ("FERNet fine-tuned with degradation-aware training (noise, JPEG, downscale, low contrast) "
+                      ("FERNet trained with degradation-aware training (noise, JPEG, downscale, low contrast) "
                        "and distillation; for low-quality faces (packaged weights)")),
 }
 
