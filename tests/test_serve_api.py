@@ -312,3 +312,17 @@ def test_serve_command_refuses_bad_options_cleanly():
     assert result.exit_code == 2 and "--log-level" in result.output
     result = runner.invoke(app, ["serve", "--model", "fernet", "--detector", "eyeballs"])
     assert result.exit_code == 2 and "--detector 'eyeballs'" in result.output
+    result = runner.invoke(app, ["serve", "--model", "fernet", "--backend", "onnx"])
+    assert result.exit_code == 2 and "backend 'onnx'" in result.output
+
+
+def test_serve_runs_the_model_on_the_chosen_backend():
+    from ferbench.models.onnx_predictor import OnnxPredictor
+    from ferbench.serve import load_service
+
+    service = load_service("fernet", backend="onnxruntime")
+    try:
+        assert isinstance(service.model, OnnxPredictor)
+        assert service.model_info().get("accuracy") is None  # the card measured torch float32, not this engine
+    finally:
+        service.close()

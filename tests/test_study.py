@@ -174,3 +174,27 @@ def test_study_file_cannot_grant_remote_code(tmp_path, monkeypatch):
     spec = StudySpec.load("paper")
     assert "--trust-remote-code" in check_missing(spec)["model phi35_vision"]
     assert "model phi35_vision" not in check_missing(spec, trust_remote_code=True)
+
+
+def test_model_options_choose_the_backend_and_are_part_of_the_cell(study_file, tmp_path):
+    """`options: {backend: ...}` runs a study model on ONNX Runtime or in bf16; each backend is its own cell
+    identity (recorded in run.json), and a misspelt backend is refused when the file is read."""
+    spec = expand(yaml.safe_load(study_file.read_text()))
+    fixed = spec["models"][0]
+    spec["degradations"], spec["restorers"] = [{"name": "none"}], [{"name": "identity"}]
+    spec["models"] = [fixed, {**fixed, "name": "ort", "options": {"backend": "onnxruntime"}},
+                      {**fixed, "name": "bf16", "options": {"backend": "torch-bf16"}}]
+    results = tmp_path / "backends"
+    status = run_study(StudySpec.model_validate(spec), results, progress=False, say=lambda m: None)
+    assert {v["status"] for v in status.values()} == {"finished"}, status
+    runs = {m: json.loads((results / "runs" / f"syn__none__identity__{m}" / "run.json").read_text())
+            for m in ("fixed", "ort", "bf16")}
+    keys = {m: r["config"]["cell_key"] for m, r in runs.items()}
+    assert len(set(keys.values())) == 3
+    assert runs["ort"]["model"]["backend"] == "onnxruntime" and runs["bf16"]["model"]["precision"] == "bfloat16"
+    acc = {m: json.loads((results / "runs" / f"syn__none__identity__{m}" / "metrics.json").read_text())["accuracy"]
+           for m in runs}
+    assert abs(acc["ort"] - acc["fixed"]) <= 0.05 and abs(acc["bf16"] - acc["fixed"]) <= 0.1  # 40 faces
+    spec["models"][1]["options"]["backend"] = "onnx"
+    with pytest.raises(ValidationError, match="expected one of torch, torch-bf16, onnxruntime"):
+        StudySpec.model_validate(spec)

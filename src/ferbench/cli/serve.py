@@ -7,13 +7,14 @@ from typing import Optional
 
 import typer
 
-from .common import console, fail
+from .common import BackendOpt, console, fail
 
 
 def serve_command(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name (default: the packaged "
                                         "fernet; fernet_robust for low-quality faces)."),
     weights: Optional[Path] = typer.Option(None, "--weights", "--checkpoint", "-w", help="Weights for --model."),
+    backend: str = BackendOpt,
     host: str = typer.Option("127.0.0.1", help="Address to bind. Only this machine can connect unless you "
                              "give another (e.g. 0.0.0.0): the server has no authentication."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
@@ -44,7 +45,8 @@ def serve_command(
     if max_pixels is not None:
         config.max_pixels = max_pixels
     try:
-        service = load_service(model, str(weights) if weights else None, config)
+        service = load_service(model, str(weights) if weights else None, config,
+                               **({"backend": backend} if backend != "torch" else {}))
     except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
         fail(str(exc), code=2)
     if service.detector_notice:

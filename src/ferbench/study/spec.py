@@ -91,6 +91,15 @@ class ModelSpec(Strict):
     def registered(self) -> str:
         return self.model or (self.train or {}).get("model") or self.name
 
+    @model_validator(mode="after")
+    def _known_backend(self) -> "ModelSpec":
+        # options reach load_predictor as keywords: a misspelt backend is caught here, not after the audit runs
+        if "backend" in self.options:
+            from ..models.export import check_backend
+
+            check_backend(self.options["backend"])
+        return self
+
 
 def applies(conditions: Optional[list[str]], degradation: str, severity: int) -> bool:
     """Whether a restorer or model with these ``conditions`` is crossed with this degradation and severity."""
