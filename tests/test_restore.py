@@ -126,14 +126,16 @@ def test_opencv_sr_names_a_missing_or_unnamed_file(tmp_path):
         create_restorer("opencv_sr", weights=str(odd))
 
 
-def test_realesrgan_runs_or_says_what_is_missing():
+def test_realesrgan_runs_or_says_what_is_missing(capfd):
     try:
         r = create_restorer("realesrgan", model="animevideov3-x2")
     except RestorerUnavailable as exc:
         assert "libvulkan1" in str(exc) and "mesa-vulkan-drivers" in str(exc)
         pytest.skip(f"no Vulkan here: {exc}")
+    capfd.readouterr()
     out = r(faces(1))
     assert out.shape == (1, 48, 48, 3) and out.dtype == np.uint8
+    assert "%" not in capfd.readouterr().out  # ncnn's per-image progress line is silenced
     assert r(faces(1), size=96).shape == (1, 96, 96, 3)
     assert len(r.describe()["weights_sha256"]) == 64
 

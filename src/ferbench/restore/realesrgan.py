@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +40,21 @@ def vulkan_wrapper():
     if wrapped.get_gpu_count() < 1:
         raise RestorerUnavailable(f"{_INSTALL}: no Vulkan device found (vkCreateInstance failed or no driver)")
     return wrapped
+
+
+@contextmanager
+def _c_stdout_silenced():
+    """ncnn's C++ code prints a progress line per image straight to file descriptor 1, which would bury a
+    study's output under thousands of "0.00%" lines; Python's sys.stdout is unaffected."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 @register_restorer("realesrgan", output="rgb",
@@ -68,7 +86,8 @@ class RealESRGAN(Restorer):
     def _restore(self, images: np.ndarray) -> np.ndarray:
         from PIL import Image
 
-        return np.stack([np.asarray(self._net.process_pil(Image.fromarray(im, "RGB"))) for im in to_rgb(images)])
+        with _c_stdout_silenced():
+            return np.stack([np.asarray(self._net.process_pil(Image.fromarray(im, "RGB"))) for im in to_rgb(images)])
 
     def libraries(self) -> dict[str, str]:
         from importlib import metadata
