@@ -53,8 +53,15 @@ def _c_stdout_silenced():
             os.dup2(null.fileno(), 1)
         yield
     finally:
+        _flush_c_stdio()  # C's stdout is block-buffered when it is a file or pipe: empty it into /dev/null
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    import ctypes
+
+    ctypes.CDLL(None).fflush(None)
 
 
 @register_restorer("realesrgan", output="rgb",
