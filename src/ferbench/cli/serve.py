@@ -45,8 +45,7 @@ def serve_command(
     if max_pixels is not None:
         config.max_pixels = max_pixels
     try:
-        service = load_service(model, str(weights) if weights else None, config,
-                               **({"backend": backend} if backend != "torch" else {}))
+        service = load_service(model, str(weights) if weights else None, config, backend=backend)
     except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
         fail(str(exc), code=2)
     if service.detector_notice:

@@ -114,14 +114,16 @@ class PredictService:
 
 
 def load_service(model: str | None = None, weights: str | None = None, config: ServeConfig | None = None,
-                 **options: Any) -> PredictService:
-    """Load a model once (the packaged default when neither is given) and put it behind the batching queue."""
+                 backend: str = "torch", **options: Any) -> PredictService:
+    """Load a model once (the packaged default when neither is given) on ``backend`` and put it behind the
+    batching queue. The model card's figures are shown only for packaged weights on PyTorch float32, which is
+    what the card measured."""
     from ..models import load_predictor
     from ..models.card import card_result
     from ..models.registry import DEFAULT_MODEL
 
-    predictor = load_predictor(model, weights, **options)
-    card = card_result(model or DEFAULT_MODEL) if weights is None and not options else None
+    predictor = load_predictor(model, weights, backend=backend, **options)
+    card = card_result(model or DEFAULT_MODEL) if weights is None and backend == "torch" and not options else None
     service = PredictService(predictor, config, card)
     service.warm_up()
     return service
