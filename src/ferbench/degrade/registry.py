@@ -51,7 +51,7 @@ def image_rng(image: np.ndarray, name: str, severity: int, seed: int) -> np.rand
 def degrade_images(images: np.ndarray, name: str, severity: int, seed: int = 0, keep_size: bool = True) -> np.ndarray:
     """Apply degradation ``name`` at ``severity`` (0-5) to a uint8 batch (N×H×W or N×H×W×3). A resizing
     degradation returns its small images when ``keep_size`` is False."""
-    entry = DEGRADATIONS.get(name)
+    DEGRADATIONS.get(name)  # an unknown name fails here, even for an empty batch
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim not in (3, 4):
         raise ValueError(f"degradations take uint8 N×H×W or N×H×W×3 images, got {images.dtype} {images.shape}")

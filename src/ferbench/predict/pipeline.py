@@ -9,7 +9,7 @@ from typing import Any, BinaryIO, Iterator
 import cv2
 import numpy as np
 
-from ..data.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, decode_image, gray_and_rgb
+from ..data.images import DEFAULT_MAX_PIXELS, decode_image, gray_and_rgb
 from ..emotions import EMOTIONS
 from .align import align_face
 from .detect import crop
