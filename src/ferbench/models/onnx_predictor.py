@@ -41,8 +41,26 @@ def parse_metadata(props: dict[str, str], source: str = "ONNX model") -> dict[st
 
 
 class OnnxPredictor(Predictor):
+    """An exported graph run by ONNX Runtime. Subclasses run the same file on another engine: they override
+    :meth:`_open`, :meth:`_metadata_props`, :meth:`_run` and :meth:`_engine`."""
+
+    backend = "onnxruntime"
+
     def __init__(self, model_bytes: bytes, meta: dict[str, Any] | None = None, name: str | None = None,
                  threads: int | None = None, batch_size: int = 256, path: str | None = None):
+        self._open(model_bytes, threads)
+        if meta is None:
+            meta = parse_metadata(self._metadata_props(model_bytes), path or "ONNX model")
+        self.config = ModelConfig.model_validate(meta["config"])
+        if list(self.config.labels) != list(EMOTIONS):
+            raise ValueError(f"model outputs {self.config.labels}, not FER order: refusing to guess a mapping")
+        self.meta, self.path, self.threads, self.batch_size = meta, path, threads, batch_size
+        self.name = name or meta.get("name") or self.config.arch
+        self.model_bytes = model_bytes
+        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
+
+    def _open(self, model_bytes: bytes, threads: int | None) -> None:
+        """Start the engine on the graph."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -51,14 +69,18 @@ class OnnxPredictor(Predictor):
             opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
-        if meta is None:  # read by onnxruntime itself: the onnx package is not needed to run a model
-            meta = parse_metadata(self.session.get_modelmeta().custom_metadata_map, path or "ONNX model")
-        self.config = ModelConfig.model_validate(meta["config"])
-        if list(self.config.labels) != list(EMOTIONS):
-            raise ValueError(f"model outputs {self.config.labels}, not FER order: refusing to guess a mapping")
-        self.meta, self.path, self.threads, self.batch_size = meta, path, threads, batch_size
-        self.name = name or meta.get("name") or self.config.arch
-        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
+
+    def _metadata_props(self, model_bytes: bytes) -> dict[str, str]:
+        # read by the engine itself: the onnx package is not needed to run a model
+        return self.session.get_modelmeta().custom_metadata_map
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: x})[0]
+
+    def _engine(self) -> dict[str, Any]:
+        import onnxruntime as ort
+
+        return {"onnxruntime": ort.__version__}
 
     @classmethod
     def from_file(cls, path: str | Path, **options: Any) -> "OnnxPredictor":
@@ -68,16 +90,12 @@ class OnnxPredictor(Predictor):
         return cls(path.read_bytes(), path=str(path), **options)
 
     def predict(self, images: np.ndarray) -> Prediction:
-        x = to_array(images, self.config.preprocess)
-        proba = self.session.run(None, {self.input_name: x})[0]
-        return Prediction.from_proba(proba)
+        return Prediction.from_proba(self._run(to_array(images, self.config.preprocess)))
 
     def describe(self) -> dict[str, Any]:
-        import onnxruntime as ort
-
-        return {"name": self.name, "backend": "onnxruntime", "onnxruntime": ort.__version__,
-                "onnx_sha256": self.sha256, "path": self.path, "quantization": self.meta.get("quantization"),
-                "source": self.meta.get("source"), "arch": self.config.arch}
+        return {"name": self.name, "backend": self.backend, **self._engine(), "onnx_sha256": self.sha256,
+                "path": self.path, "quantization": self.meta.get("quantization"), "source": self.meta.get("source"),
+                "arch": self.config.arch}
 
     def cost_info(self) -> dict[str, Any]:
         return dict(self.meta.get("cost", {}))
