@@ -138,6 +138,8 @@ def test_unknown_backends_and_non_cnn_models_are_refused():
 
     with pytest.raises(ValueError, match="backend 'tensorrt'"):
         load_predictor("tiny_cnn", None, backend="tensorrt")
+    with pytest.raises(ValueError, match="did you mean openvino"):
+        load_predictor("tiny_cnn", None, backend="openvno")
     with pytest.raises(ValueError, match="only CNN-family"):
         with_backend(Constant(), "onnxruntime")
 

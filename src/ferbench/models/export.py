@@ -57,7 +57,11 @@ def to_onnx(predictor: TorchPredictor, extra_meta: dict[str, Any] | None = None)
 
 def check_backend(backend: str) -> None:
     if backend not in BACKENDS:
-        raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        import difflib
+
+        close = difflib.get_close_matches(str(backend), BACKENDS, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}{hint}")
 
 
 def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predictor:
