@@ -47,6 +47,25 @@ def test_face_crops_json_and_csv(tmp_path, ckpt):
     assert rows[0].startswith("path,frame,face,x,y,w,h,label,p_angry") and len(rows) == 2
 
 
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_predict_on_a_graph_backend_gives_the_torch_probabilities(tmp_path, ckpt, backend):
+    pytest.importorskip(backend)
+    images, _ = synthetic_faces(2)
+    for i, img in enumerate(images):
+        Image.fromarray(img).save(tmp_path / f"{i}.png")
+    paths = [str(tmp_path / f"{i}.png") for i in range(2)]
+    runs = {b: runner.invoke(app, ["predict", *paths, "--model", "tiny_cnn", "--weights", str(ckpt), "--json",
+                                   "--backend", b]) for b in ("torch", backend)}
+    assert all(r.exit_code == 0 for r in runs.values()), runs[backend].output
+    want, got = (_json_lines(runs[b].stdout) for b in ("torch", backend))
+    for a, b in zip(want, got):
+        pa, pb = a["faces"][0]["probabilities"], b["faces"][0]["probabilities"]
+        assert max(abs(pa[e] - pb[e]) for e in EMOTIONS) < 1e-4
+    wrong = runner.invoke(app, ["predict", paths[0], "--model", "tiny_cnn", "--weights", str(ckpt),
+                                "--backend", "onnx"])
+    assert wrong.exit_code == 2 and "did you mean onnxruntime" in wrong.output
+
+
 def test_no_face_is_said_clearly(tmp_path, ckpt):
     noise = np.random.default_rng(0).integers(0, 255, (400, 600), dtype=np.uint8)
     path = tmp_path / "noise.jpg"

@@ -68,8 +68,7 @@ def predict_command(
         fail(str(exc), code=2)
     if notice:
         console.print(f"[yellow]{notice}[/]")
-    predictor = load_model(model, weights, **({"tta": tta} if tta != "none" else {}),
-                           **({"backend": backend} if backend != "torch" else {}))
+    predictor = load_model(model, weights, backend=backend, **({"tta": tta} if tta != "none" else {}))
     writer = None
     if as_csv:
         writer = csv.writer(sys.stdout)

@@ -59,7 +59,8 @@ def check_backend(backend: str) -> None:
     if backend not in BACKENDS:
         import difflib
 
-        close = difflib.get_close_matches(str(backend), BACKENDS, n=1)
+        typed = str(backend)
+        close = difflib.get_close_matches(typed, BACKENDS, n=1) or [b for b in BACKENDS if b.startswith(typed)]
         hint = f"; did you mean {close[0]}?" if close else ""
         raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}{hint}")
 
