@@ -89,6 +89,12 @@ def test_an_exported_graph_moves_between_graph_engines(ckpt):
     assert ov_p.describe()["onnx_sha256"] == ort_p.describe()["onnx_sha256"]
     assert np.abs(ov_p.predict(faces).proba - ort_p.predict(faces).proba).max() < 1e-5
     assert with_backend(ov_p, "openvino") is ov_p
+    # a thread count asked with the engine the file already runs on is honoured, not dropped
+    assert with_backend(ort_p, "onnxruntime", threads=2).threads == 2
+    path = ckpt.parent / "tiny.onnx"
+    path.write_bytes(ort_p.model_bytes)
+    assert load_predictor(None, path, backend="onnxruntime", threads=1).threads == 1
+    assert load_predictor(None, path, backend="openvino", threads=1).threads == 1
     with pytest.raises(ValueError, match="onnxruntime or openvino, not torch-bf16"):
         with_backend(ov_p, "torch-bf16")
 

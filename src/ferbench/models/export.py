@@ -69,14 +69,16 @@ def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predicto
     """``predictor`` run by ``backend``: torch predictors are exported in memory, ensembles member by member;
     an exported graph moves between the graph engines."""
     check_backend(backend)
-    if backend == "torch" or (isinstance(predictor, OnnxPredictor) and predictor.backend == backend):
+    threads = options.get("threads")
+    if backend == "torch" or (isinstance(predictor, OnnxPredictor) and predictor.backend == backend
+                              and threads in (None, predictor.threads)):
         return predictor
     if isinstance(predictor, OnnxPredictor):  # an ONNX file has no torch module to run in bf16
         if backend not in GRAPH_ENGINES:
             raise ValueError(f"model {predictor.name!r} is an ONNX graph: it runs on {' or '.join(GRAPH_ENGINES)}, "
                              f"not {backend}")
         return graph_engine(backend)(predictor.model_bytes, predictor.meta, name=predictor.name, path=predictor.path,
-                                     batch_size=predictor.batch_size, threads=options.get("threads", predictor.threads))
+                                     batch_size=predictor.batch_size, threads=threads or predictor.threads)
     members = getattr(predictor, "members", None)
     if members is not None:  # an ensemble (or fusion) of models: each member runs on the backend
         predictor.members = [with_backend(m, backend, **options) for m in members]
