@@ -79,8 +79,10 @@ def train_command(
         fail(str(exc), code=2)
     best = run.get("best", {})
     t = run["cost"]["training"]
-    out.print(f"[bold]{cfg.model}[/]: {run['epochs_run']} epochs in {t['wall_s'] / 60:.1f} min "
-              f"({t['seconds_per_epoch_median'] or 0:.0f} s/epoch); best {cfg.val_split} accuracy "
-              f"{best.get('val_accuracy', float('nan')):.2%} (epoch {best.get('epoch')}), "
+    resumed = " (all sessions of this resumed run)" if t.get("interrupted_and_resumed") else ""
+    epoch = best.get("epoch")  # 0-based in the history; the per-epoch lines count from 1
+    out.print(f"[bold]{cfg.model}[/]: {run['epochs_run']} epochs in {t['epoch_seconds_total'] / 60:.1f} min"
+              f"{resumed} ({t['seconds_per_epoch_median'] or 0:.0f} s/epoch); best {cfg.val_split} accuracy "
+              f"{best.get('val_accuracy', float('nan')):.2%} (epoch {epoch + 1 if epoch is not None else '?'}), "
               f"f1_macro {best.get('val_f1_macro', float('nan')):.2%}")
     out.print(f"weights: {run['checkpoint']['path']}  ->  ferbench eval --checkpoint {run['checkpoint']['path']} --data ...")

@@ -175,6 +175,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
                checkpoint={"path": str(weights_path), "sha256": sha256_file(weights_path)},
                cost={"preprocessing": pre.result, "training": {**meter.result,
                      "seconds_per_epoch_median": float(np.median(epoch_seconds)) if epoch_seconds else None,
+                     # all epochs, across interruptions (wall_s is this process's share of a resumed run)
+                     "epoch_seconds_total": float(sum(epoch_seconds)),
                      "epochs": len(history), "interrupted_and_resumed": resume},
                      "model": {"params": count_params(model),
                                "flops_per_image": count_flops(model, (cfg.in_chans, cfg.input_size, cfg.input_size))}})
