@@ -64,8 +64,8 @@ def test_robust_study_compares_both_recipes_on_every_degradation():
 
     spec = StudySpec.load(ROOT / "recipes" / "robust_study.yaml")
     assert {d.name for d in spec.degradations} == {"none", *list_degradations()}
-    # the clean model, its clean control (more training, no degradations) and the robust one, on packaged weights
-    assert [m.name for m in spec.models] == ["fernet", "fernet_restart", "fernet_robust"]
+    # the clean model, its clean control (more training, no degradations), the robust one and its clean twin
+    assert [m.name for m in spec.models] == ["fernet", "fernet_restart", "fernet_robust", "fernet_kd"]
     assert all(m.weights is None or not m.weights.startswith("runs/") for m in spec.models)
     assert all(d.severities == [3] for d in spec.degradations if d.name != "none")
 
@@ -111,3 +111,16 @@ def test_every_recipe_file_validates(path):
         assert StudySpec.load(path).models
     else:
         TrainConfig.model_validate({"model": "resnet50", **doc, "data": "x.csv"})
+
+
+def test_fernet_kd_is_v2_without_degradations_and_is_the_packaged_run():
+    """fernet_kd differs from fernet_robust's recipe by the degradations alone, so the two measure their cost."""
+    from ferbench.models import load_predictor
+
+    v2, kd = _recipe("fernet_robust_v2.yaml"), _recipe("fernet_kd.yaml")
+    assert "degrade" in v2 and "degrade" not in kd
+    assert {k: v for k, v in v2.items() if k != "degrade"} == kd
+    recipe = load_predictor("fernet_kd").config.provenance["recipe"]
+    assert recipe["degrade"]["p"] == 0 and recipe["arch_kwargs"] == kd["arch_kwargs"]
+    assert {k: recipe[k] for k in kd if k not in ("targets", "augment")} == {
+        k: v for k, v in kd.items() if k not in ("targets", "augment")}

@@ -25,6 +25,9 @@ PACKAGED = {
     "fernet_robust": ("fernet_robust.safetensors", "fernet",
                       ("FERNet trained with degradation-aware training (noise, JPEG, downscale, low contrast) "
                        "and distillation; for low-quality faces (packaged weights)")),
+    "fernet_kd": ("fernet_kd.safetensors", "fernet",
+                  ("FERNet trained with distillation from fernet_ensemble and per-face standardization; the "
+                   "clean twin of fernet_robust (packaged weights)")),
 }
 
 
