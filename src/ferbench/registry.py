@@ -24,11 +24,15 @@ class UnknownNameError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+def did_you_mean(name: str, known: list[str] | tuple[str, ...], fallback: list[str] | None = None) -> str:
+    """``; did you mean resnet50?`` from difflib's close matches (else ``fallback``), or "" when none."""
+    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.6) or fallback or []
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
 def unknown_name(kind: str, name: str, known: list[str]) -> UnknownNameError:
     """``unknown model 'resnet5'; did you mean resnet50? known: ...``, suggestions by difflib."""
-    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    return UnknownNameError(f"unknown {kind} {name!r}{hint} (known: {', '.join(known) or 'none'})")
+    return UnknownNameError(f"unknown {kind} {name!r}{did_you_mean(name, known)} (known: {', '.join(known) or 'none'})")
 
 
 @dataclass

@@ -57,11 +57,9 @@ def to_onnx(predictor: TorchPredictor, extra_meta: dict[str, Any] | None = None)
 
 def check_backend(backend: str) -> None:
     if backend not in BACKENDS:
-        import difflib
+        from ..registry import did_you_mean
 
-        typed = str(backend)
-        close = difflib.get_close_matches(typed, BACKENDS, n=1) or [b for b in BACKENDS if b.startswith(typed)]
-        hint = f"; did you mean {close[0]}?" if close else ""
+        hint = did_you_mean(backend, BACKENDS, fallback=[b for b in BACKENDS if b.startswith(str(backend))])
         raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}{hint}")
 
 
