@@ -13,6 +13,7 @@ from ferbench.cli.main import app
 from ferbench.models import create_model, load_predictor
 from ferbench.models.checkpoint import save_checkpoint
 from ferbench.models.config import ModelConfig, Preprocess
+from ferbench.models.export import GRAPH_ENGINES
 
 pytest.importorskip("onnxruntime")
 runner = CliRunner()
@@ -31,20 +32,13 @@ def ckpt(tmp_path):
     return save_checkpoint(module, ModelConfig(arch="tiny_cnn"), tmp_path / "tiny.safetensors")
 
 
-GRAPH_ENGINES = ["onnxruntime", "openvino"]
-
-
-def _engine_installed(backend):
-    pytest.importorskip(backend)
-
-
 @pytest.mark.parametrize("backend", GRAPH_ENGINES)
 @pytest.mark.parametrize("tta", ["none", "tencrop"])
 def test_graph_backends_match_torch(ckpt, tta, backend):
     from ferbench.models.export import parity
     from ferbench.models.onnx_predictor import OnnxPredictor
 
-    _engine_installed(backend)
+    pytest.importorskip(backend)
     faces, _ = synthetic_faces(64)
     torch_p = load_predictor("tiny_cnn", ckpt, tta=tta, device="cpu")
     graph_p = load_predictor("tiny_cnn", ckpt, tta=tta, device="cpu", backend=backend)
@@ -81,7 +75,7 @@ def test_bf16_backend_agrees_with_float32_and_is_part_of_the_identity(ckpt):
 def test_an_exported_graph_moves_between_graph_engines(ckpt):
     from ferbench.models.export import with_backend
 
-    _engine_installed("openvino")
+    pytest.importorskip("openvino")
     faces, _ = synthetic_faces(32)
     ort_p = load_predictor("tiny_cnn", ckpt, device="cpu", backend="onnxruntime", threads=1)
     ov_p = with_backend(ort_p, "openvino")

@@ -14,6 +14,7 @@ from ferbench.emotions import EMOTIONS
 from ferbench.models import create_model
 from ferbench.models.checkpoint import save_checkpoint
 from ferbench.models.config import ModelConfig
+from ferbench.models.export import GRAPH_ENGINES
 from ferbench.predict.pipeline import load_image
 
 runner = CliRunner()
@@ -47,7 +48,7 @@ def test_face_crops_json_and_csv(tmp_path, ckpt):
     assert rows[0].startswith("path,frame,face,x,y,w,h,label,p_angry") and len(rows) == 2
 
 
-@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("backend", GRAPH_ENGINES)
 def test_predict_on_a_graph_backend_gives_the_torch_probabilities(tmp_path, ckpt, backend):
     pytest.importorskip(backend)
     images, _ = synthetic_faces(2)
