@@ -89,19 +89,21 @@ def _peer_engine(tflite: str, threads: int):
     return run
 
 
+#: ferbench's engines as `--backend` names; the graph engines run the exported files (float, or -int8)
+BACKEND = {"torch": "torch", "torch_bf16": "torch-bf16", "onnx": "onnxruntime", "onnx_int8": "onnxruntime",
+           "openvino": "openvino", "openvino_int8": "openvino"}
+
+
 def _ferbench_engine(engine: str, model: str, path: str | None, threads: int):
-    if engine in ("torch", "torch_bf16"):
+    from ferbench.models import load_predictor
+
+    if path is None:  # a torch engine: the registered model, on torch's thread pool
         import torch
 
         torch.set_num_threads(threads)
-        from ferbench.models import load_predictor
-
-        predictor = load_predictor(model, device="cpu", **({"backend": "torch-bf16"} if engine == "torch_bf16" else {}))
-    else:  # onnx, onnx_int8: ONNX Runtime; openvino, openvino_int8: the same files on OpenVINO
-        from ferbench.models import load_predictor
-
-        predictor = load_predictor(None, path, threads=threads,
-                                   backend="openvino" if engine.startswith("openvino") else "onnxruntime")
+        predictor = load_predictor(model, device="cpu", backend=BACKEND[engine])
+    else:
+        predictor = load_predictor(None, path, threads=threads, backend=BACKEND[engine])
     return lambda images: predictor.predict(images).pred
 
 
@@ -147,12 +149,12 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, list[dict]]:
     engines = [{"engine": "peer", "model": "fer_tflite", "path": _peer_model_file(args.fer_python),
                 "python": args.fer_python}]
     for model in args.models:
-        for engine, suffix in (("torch", None), ("torch_bf16", None), ("onnx", ".onnx"), ("onnx_int8", "-int8.onnx"),
-                               ("openvino", ".onnx"), ("openvino_int8", "-int8.onnx")):
-            path = work / f"{model}{suffix}" if suffix else None
+        for engine, backend in BACKEND.items():
+            int8 = engine.endswith("_int8")
+            path = None if backend.startswith("torch") else work / f"{model}{'-int8' if int8 else ''}.onnx"
             if path is not None and not path.exists():
                 try:
-                    export_model(model, None, path, data=args.data, int8=engine.endswith("_int8"),
+                    export_model(model, None, path, data=args.data, int8=int8,
                                  max_drop=args.max_drop, device="cpu")
                 except ExportRefused as exc:  # e.g. int8 losing more than --max-drop points: not benchmarked
                     print(f"{model} {engine}: not benchmarked: {exc}", file=sys.stderr)
