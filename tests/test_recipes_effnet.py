@@ -65,7 +65,7 @@ def test_robust_study_compares_both_recipes_on_every_degradation():
     spec = StudySpec.load(ROOT / "recipes" / "robust_study.yaml")
     assert {d.name for d in spec.degradations} == {"none", *list_degradations()}
     # the clean model, its clean control (more training, no degradations), the robust one and its clean twin
-    assert [m.name for m in spec.models] == ["fernet", "fernet_restart", "fernet_robust", "fernet_kd"]
+    assert [m.name for m in spec.models] == ["fernet", "fernet_restart", "fernet_robust", "fernet_kd", "fernet_kd2"]
     assert all(m.weights is None or not m.weights.startswith("runs/") for m in spec.models)
     assert all(d.severities == [3] for d in spec.degradations if d.name != "none")
 
@@ -124,3 +124,18 @@ def test_fernet_kd_is_v2_without_degradations_and_is_the_packaged_run():
     assert recipe["degrade"]["p"] == 0 and recipe["arch_kwargs"] == kd["arch_kwargs"]
     assert {k: recipe[k] for k in kd if k not in ("targets", "augment")} == {
         k: v for k, v in kd.items() if k not in ("targets", "augment")}
+
+
+def test_fernet_kd2_is_fernet_kd_trained_again_and_is_the_packaged_run():
+    """fernet_kd2 changes only the starting weights (fernet_kd's packaged run) and the schedule of fernet_kd."""
+    from ferbench.models import load_predictor
+
+    kd, kd2 = _recipe("fernet_kd.yaml"), _recipe("fernet_kd2.yaml")
+    schedule = {"pretrained", "epochs", "lr", "warmup_epochs", "max_minutes"}
+    assert set(kd2) - set(kd) == {"pretrained"}
+    assert {k: v for k, v in kd2.items() if k not in schedule} == {k: v for k, v in kd.items() if k not in schedule}
+    assert kd2["lr"] < kd["lr"] and kd2["epochs"] < kd["epochs"]
+    recipe = load_predictor("fernet_kd2").config.provenance["recipe"]
+    assert recipe["pretrained"] == kd2["pretrained"] == load_predictor("fernet_kd").config.provenance[
+        "packaged_from"]["path"]
+    assert {k: recipe[k] for k in schedule} == {k: kd2[k] for k in schedule}

@@ -103,12 +103,13 @@ def test_cli_dry_run_and_parallel_cells(study_file, tmp_path):
 
 def test_quick_study_uses_real_models_and_restores_small_faces():
     """The main job shows real models only; seconds-trained and random models live in the smoke study."""
-    from ferbench.models.registry import get_model_entry
+    from ferbench.models.registry import DEFAULT_MODEL, get_model_entry
 
     quick = StudySpec.load("quick")
     assert all(m.train is None and m.weights is None for m in quick.models)  # packaged weights only
-    assert {m.registered for m in quick.models} == {"fernet_robust", "fernet_ensemble", "fernet",
-                                                   "mini_xception_64", "big_xception"}
+    names = {m.registered for m in quick.models}
+    assert names == {"fernet_kd2", "fernet_robust", "fernet_ensemble", "fernet", "mini_xception_64", "big_xception"}
+    assert DEFAULT_MODEL in names  # the main job shows the model `ferbench predict` uses
     assert all(get_model_entry(m.registered).meta.get("family") != "clip" for m in quick.models)
     degradations = {d.name: d.severities for d in quick.degradations}
     assert {"downscale", "gaussian_blur", "gaussian_noise", "jpeg", "low_brightness"} <= set(degradations)

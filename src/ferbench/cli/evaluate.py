@@ -27,7 +27,7 @@ def parse_options(pairs: Optional[list[str]]) -> dict:
 def eval_command(
     data: Path = typer.Option(..., "--data", "-d", help="FER-2013 CSV or image folder to evaluate on."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Registered model name (ferbench models "
-                                        "list). Default: the packaged fernet_kd (models/weights/MODEL_CARD.md)."),
+                                        "list). Default: the packaged fernet_kd2 (models/weights/MODEL_CARD.md)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", "--weights", "-w",
                                               help="Weights: a ferbench .safetensors checkpoint, or whatever "
                                               "the model family loads (HDF5, a local VLM directory...)."),

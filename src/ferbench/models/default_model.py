@@ -28,6 +28,9 @@ PACKAGED = {
     "fernet_kd": ("fernet_kd.safetensors", "fernet",
                   ("FERNet trained with distillation from fernet_ensemble and per-face standardization; the "
                    "clean twin of fernet_robust (packaged weights)")),
+    "fernet_kd2": ("fernet_kd2.safetensors", "fernet",
+                   ("fernet_kd trained again for a second, shorter cosine cycle, a warm restart (packaged "
+                    "weights)")),
 }
 
 

@@ -24,7 +24,7 @@ from ..registry import Entry, Registry
 
 #: The packaged model used when neither a name nor weights are given (see ``models/default_model.py``): the most
 #: accurate packaged model that runs at least 100 faces/s on the reference CPU (models/weights/MODEL_CARD.md).
-DEFAULT_MODEL = "fernet_kd"
+DEFAULT_MODEL = "fernet_kd2"
 
 MODELS: Registry[Callable[..., Any]] = Registry("model", package="ferbench.models")
 
