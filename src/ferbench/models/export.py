@@ -19,8 +19,8 @@ from .onnx_predictor import METADATA_KEY, OnnxPredictor
 from .predictor import Predictor
 from .torch_predictor import TorchPredictor, probabilities
 
-BACKENDS = ("torch", "torch-bf16", "onnxruntime", "openvino")
-GRAPH_ENGINES = ("onnxruntime", "openvino")  # backends that run an exported graph
+BACKENDS = ("torch", "torch-bf16", "onnxruntime", "openvino", "openvino-bf16")
+GRAPH_ENGINES = ("onnxruntime", "openvino", "openvino-bf16")  # backends that run an exported graph
 OPSET = 17
 
 
@@ -73,7 +73,7 @@ def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predicto
         return predictor
     if isinstance(predictor, OnnxPredictor):  # an ONNX file has no torch module to run in bf16
         if backend not in GRAPH_ENGINES:
-            raise ValueError(f"model {predictor.name!r} is an ONNX graph: it runs on {' or '.join(GRAPH_ENGINES)}, "
+            raise ValueError(f"model {predictor.name!r} is an ONNX graph: it runs on {', '.join(GRAPH_ENGINES)}, "
                              f"not {backend}")
         return graph_engine(backend)(predictor.model_bytes, predictor.meta, name=predictor.name, path=predictor.path,
                                      batch_size=predictor.batch_size, threads=threads or predictor.threads)
@@ -94,10 +94,10 @@ def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predicto
 
 
 def graph_engine(backend: str) -> type[OnnxPredictor]:
-    if backend == "openvino":
-        from .openvino_predictor import OpenVinoPredictor
+    if backend.startswith("openvino"):
+        from .openvino_predictor import OpenVinoBf16Predictor, OpenVinoPredictor
 
-        return OpenVinoPredictor
+        return OpenVinoBf16Predictor if backend == "openvino-bf16" else OpenVinoPredictor
     return OnnxPredictor
 
 
