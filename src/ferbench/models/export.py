@@ -16,11 +16,14 @@ import numpy as np
 import torch
 
 from .onnx_predictor import METADATA_KEY, OnnxPredictor
+from .openvino_predictor import OpenVinoBf16Predictor, OpenVinoPredictor
 from .predictor import Predictor
 from .torch_predictor import TorchPredictor, probabilities
 
-BACKENDS = ("torch", "torch-bf16", "onnxruntime", "openvino", "openvino-bf16")
-GRAPH_ENGINES = ("onnxruntime", "openvino", "openvino-bf16")  # backends that run an exported graph
+#: backends that run an exported graph, named by the predictor class that runs it (each engine loads on first use)
+_GRAPH_PREDICTORS = {cls.backend: cls for cls in (OnnxPredictor, OpenVinoPredictor, OpenVinoBf16Predictor)}
+GRAPH_ENGINES = tuple(_GRAPH_PREDICTORS)
+BACKENDS = ("torch", "torch-bf16", *GRAPH_ENGINES)
 OPSET = 17
 
 
@@ -94,11 +97,7 @@ def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predicto
 
 
 def graph_engine(backend: str) -> type[OnnxPredictor]:
-    if backend.startswith("openvino"):
-        from .openvino_predictor import OpenVinoBf16Predictor, OpenVinoPredictor
-
-        return OpenVinoBf16Predictor if backend == "openvino-bf16" else OpenVinoPredictor
-    return OnnxPredictor
+    return _GRAPH_PREDICTORS[backend]
 
 
 def parity(reference: Predictor, candidate: Predictor, images: np.ndarray, batch_size: int = 256) -> dict[str, Any]:
