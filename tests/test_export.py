@@ -222,6 +222,7 @@ def test_int8_export_agrees_with_float_and_refuses_big_drops(tmp_path):
     model = load_predictor("onnx", out)
     assert model.describe()["quantization"]["type"] == "int8_static"
     assert model.describe()["quantization"]["weight_bits"] == 7  # no int16 saturation on CPUs without VNNI
+    _assert_first_conv_float(out.read_bytes(), model.describe()["quantization"]["float_nodes"])
     faces, _ = synthetic_faces(50, seed=3)
     float_pred = load_predictor("tiny_cnn", ckpt, device="cpu").predict(faces).pred
     assert (model.predict(faces).pred == float_pred).mean() >= 0.8
@@ -236,6 +237,18 @@ def test_int8_export_agrees_with_float_and_refuses_big_drops(tmp_path):
     no_data = runner.invoke(app, ["export", "--model", "tiny_cnn", "--weights", str(ckpt), "--int8", "-o",
                                   str(tmp_path / "n.onnx")])
     assert no_data.exit_code == 2 and "--data" in no_data.output
+
+
+def _assert_first_conv_float(model_bytes: bytes, float_nodes: list[str]) -> None:
+    """The first convolution reads float weights and the float image; every later one reads dequantized int8."""
+    import onnx
+
+    graph = onnx.load_from_string(model_bytes).graph
+    made_by = {o: n.op_type for n in graph.node for o in n.output}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    assert len(convs) >= 2 and convs[0].name in float_nodes
+    assert made_by.get(convs[0].input[1]) != "DequantizeLinear"
+    assert all(made_by.get(c.input[1]) == "DequantizeLinear" for c in convs[1:])
 
 
 def test_int8_keeps_infinite_max_pool_padding_in_float(tmp_path):
