@@ -241,3 +241,15 @@ def test_checkpoint_paths_stay_inside_the_run_folder(tmp_path):
         inside(folder, folder / "link.ckpt")
     with pytest.raises(FileNotFoundError, match="no such checkpoint in this run folder"):
         inside(folder, "/elsewhere/other.ckpt")
+
+
+def test_last_checkpoint_is_the_last_epoch_when_the_best_is_earlier(small_csv, tmp_path):
+    """--resume continues from last.ckpt: it must hold the last epoch even when that epoch did not improve (at
+    lr 0 no epoch after the first is better, so best.ckpt stays at the first)."""
+    import torch
+
+    run = train(_cfg(small_csv, epochs=3, lr=0.0), tmp_path / "run", progress=False)
+    ckpts = tmp_path / "run" / "checkpoints"
+    best, last = (torch.load(ckpts / f, weights_only=True, map_location="cpu") for f in ("best.ckpt", "last.ckpt"))
+    assert run["best"]["epoch"] == 0 and best["epoch"] == 0
+    assert last["epoch"] == 2 and last["global_step"] == 3 * best["global_step"]

@@ -125,9 +125,13 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
                        weights=weights if cfg.balance == "weighted_loss" else None)
 
     checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_accuracy", mode="max",
-                                 save_last=True, save_top_k=1, enable_version_counter=False)
+                                 save_top_k=1, enable_version_counter=False)
+    # last.ckpt (what --resume continues from) after every epoch: since Lightning 2.6, save_last=True on the
+    # monitored callback writes it only when the best improves, so a resume would have restarted from the best epoch
+    last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
+                           save_on_train_epoch_end=False, enable_version_counter=False)
     # a log file shows no progress bar: one line per epoch there instead
-    callbacks: list = [checkpoint, _history_callback(out, announce=progress and not sys.stderr.isatty())]
+    callbacks: list = [checkpoint, last, _history_callback(out, announce=progress and not sys.stderr.isatty())]
     if cfg.early_stopping:
         callbacks.append(EarlyStopping("val_accuracy", mode="max", patience=cfg.early_stopping))
     if cfg.ema_decay:
