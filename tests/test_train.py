@@ -253,3 +253,10 @@ def test_last_checkpoint_is_the_last_epoch_when_the_best_is_earlier(small_csv, t
     best, last = (torch.load(ckpts / f, weights_only=True, map_location="cpu") for f in ("best.ckpt", "last.ckpt"))
     assert run["best"]["epoch"] == 0 and best["epoch"] == 0
     assert last["epoch"] == 2 and last["global_step"] == 3 * best["global_step"]
+
+    kept = train(_cfg(small_csv, epochs=3, lr=0.0, keep="last"), tmp_path / "last", progress=False)
+    state = torch.load(tmp_path / "last" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    weights = load_file(str(tmp_path / "last" / "model.safetensors"))
+    assert kept["best"]["epoch"] == 2 and weights.keys() == {k[len("model."):] for k in state if k.startswith("model.")}
+    assert all(np.array_equal(weights[k].numpy(), state["model." + k].numpy()) for k in weights)
+    assert "keep" not in _cfg(small_csv).result_affecting()  # runs from before the setting keep their hash

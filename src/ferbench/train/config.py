@@ -69,6 +69,9 @@ class TrainConfig(BaseModel):
     augment: Augment = Field(default_factory=Augment)
     ema_decay: Optional[float] = None   # exponential moving average of the weights (EMA); None = off
     early_stopping: Optional[int] = 10  # patience in epochs on val accuracy; None = off
+    # which epoch's weights the run keeps: the best on val_split's clean faces, or the last (for training whose
+    # aim is not clean accuracy, e.g. degradation-aware fine-tuning, where the clean best is the least trained)
+    keep: Literal["best", "last"] = "best"
     max_minutes: Optional[float] = None  # stop after this much training time (a CPU budget)
     targets: Targets = Field(default_factory=Targets)
     degrade: DegradeAugment = Field(default_factory=DegradeAugment)
@@ -101,7 +104,8 @@ class TrainConfig(BaseModel):
         """The settings that change the trained weights (not where they are written or how fast). Newer settings
         left at their defaults are omitted, so configurations written before them keep their hash."""
         dump = self.model_dump(mode="json", exclude={"num_workers", "threads"})
-        for key, default in (("targets", Targets()), ("degrade", DegradeAugment()), ("channels_last", False)):
+        for key, default in (("targets", Targets()), ("degrade", DegradeAugment()), ("channels_last", False),
+                             ("keep", "best")):
             if getattr(self, key) == default:
                 dump.pop(key)
         return dump

@@ -1,7 +1,8 @@
 """``train``: data -> Lightning fit (model selection on the validation split) -> safetensors checkpoint.
 
 Writes into ``out``: ``checkpoints/{best,last}.ckpt`` (Lightning, with optimiser state, for ``--resume``),
-``model.safetensors`` + ``model.json`` (the best weights and their config, what ``ferbench eval`` loads),
+``model.safetensors`` + ``model.json`` (the best weights, or the last with ``keep: last``, and their config, what
+``ferbench eval`` loads),
 ``history.jsonl`` (one line per epoch: seconds, loss, validation metrics) and ``train.json`` (config,
 versions, data hashes, cost of each phase).
 """
@@ -162,10 +163,14 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     meter.set_items(len(train_ds) * len(history))
 
     # a resumed run restores Lightning's absolute best_model_path, which in a copied folder is the original's
-    best_path = inside(ckpt_dir, checkpoint.best_model_path or "best.ckpt")
-    state = load_ckpt(best_path)["state_dict"]
+    if cfg.keep == "last":
+        state = load_ckpt(ckpt_dir / "last.ckpt")["state_dict"]
+        best = history[-1] if history else {}
+    else:
+        best_path = inside(ckpt_dir, checkpoint.best_model_path or "best.ckpt")
+        state = load_ckpt(best_path)["state_dict"]
+        best = max(history, key=lambda h: h.get("val_accuracy", -1)) if history else {}
     state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
-    best = max(history, key=lambda h: h.get("val_accuracy", -1)) if history else {}
     pre_cfg = Preprocess(input_size=cfg.input_size, in_chans=cfg.in_chans, mean=cfg.mean, std=cfg.std)
     model_cfg = ModelConfig(arch=cfg.model, preprocess=pre_cfg, arch_kwargs=cfg.arch_kwargs, provenance={
         "trained_by": "ferbench train", "config_hash": config_hash, "recipe": cfg.model_dump(mode="json"),
