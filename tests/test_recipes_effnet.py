@@ -65,7 +65,8 @@ def test_robust_study_compares_both_recipes_on_every_degradation():
     spec = StudySpec.load(ROOT / "recipes" / "robust_study.yaml")
     assert {d.name for d in spec.degradations} == {"none", *list_degradations()}
     # the clean model, its clean control (more training, no degradations), the robust one and its clean twin
-    assert [m.name for m in spec.models] == ["fernet", "fernet_restart", "fernet_robust", "fernet_kd", "fernet_kd2"]
+    assert [m.name for m in spec.models] == ["fernet", "fernet_restart", "fernet_robust", "fernet_kd", "fernet_kd2",
+                                             "fernet_robust2"]
     assert all(m.weights is None or not m.weights.startswith("runs/") for m in spec.models)
     assert all(d.severities == [3] for d in spec.degradations if d.name != "none")
 
@@ -139,3 +140,20 @@ def test_fernet_kd2_is_fernet_kd_trained_again_and_is_the_packaged_run():
     assert recipe["pretrained"] == kd2["pretrained"] == load_predictor("fernet_kd").config.provenance[
         "packaged_from"]["path"]
     assert {k: recipe[k] for k in schedule} == {k: kd2[k] for k in schedule}
+
+
+def test_fernet_robust2_is_fernet_kd2_with_the_robust_degradations_and_is_the_packaged_run():
+    """fernet_robust2 is fernet_kd2's recipe from fernet_kd2's run, plus fernet_robust's degradations (the same kinds
+    held out), keeping the last epoch: nothing else differs, so the degradations' effect is their own."""
+    from ferbench.models import load_predictor
+
+    kd2, v2, r2 = _recipe("fernet_kd2.yaml"), _recipe("fernet_robust_v2.yaml"), _recipe("fernet_robust2.yaml")
+    assert set(r2) - set(kd2) == {"degrade", "keep"} and r2["degrade"] == v2["degrade"] and r2["keep"] == "last"
+    same = {k for k in kd2 if k not in ("pretrained", "max_minutes")}
+    assert {k: r2[k] for k in same} == {k: kd2[k] for k in same}
+    recipe = load_predictor("fernet_robust2").config.provenance["recipe"]
+    assert recipe["pretrained"] == r2["pretrained"] == load_predictor("fernet_kd2").config.provenance[
+        "packaged_from"]["path"]
+    assert recipe["keep"] == "last" and recipe["degrade"] == r2["degrade"]
+    assert {k: recipe[k] for k in same if k not in ("targets", "augment")} == {
+        k: r2[k] for k in same if k not in ("targets", "augment")}

@@ -31,6 +31,9 @@ PACKAGED = {
     "fernet_kd2": ("fernet_kd2.safetensors", "fernet",
                    ("fernet_kd trained again for a second, shorter cosine cycle, a warm restart (packaged "
                     "weights)")),
+    "fernet_robust2": ("fernet_robust2.safetensors", "fernet",
+                       ("fernet_kd2 fine-tuned with degradation-aware training (noise, JPEG, downscale, low "
+                        "contrast); for low-quality faces (packaged weights)")),
 }
 
 
