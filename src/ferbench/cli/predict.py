@@ -20,7 +20,8 @@ def predict_command(
     inputs: list[Path] = typer.Argument(..., exists=True, help="Image files, folders (searched recursively) "
                                         "or videos."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name (default: the packaged "
-                                        "fernet_kd2; fernet_robust2 for noisy, compressed, low-resolution or blurred faces)."),
+                                        "fernet_kd2; fernet_robust2 for noisy, compressed, low-resolution or "
+                                        "blurred faces)."),
     weights: Optional[Path] = typer.Option(None, "--weights", "--checkpoint", "-w", help="Weights for --model."),
     as_json: bool = typer.Option(False, "--json", help="JSON lines to stdout: per image (or video frame) its "
                                  "faces, each with box [x, y, w, h], label and probabilities by emotion."),

@@ -12,7 +12,8 @@ from .common import BackendOpt, console, fail
 
 def serve_command(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name (default: the packaged "
-                                        "fernet_kd2; fernet_robust2 for noisy, compressed, low-resolution or blurred faces)."),
+                                        "fernet_kd2; fernet_robust2 for noisy, compressed, low-resolution or "
+                                        "blurred faces)."),
     weights: Optional[Path] = typer.Option(None, "--weights", "--checkpoint", "-w", help="Weights for --model."),
     backend: str = BackendOpt,
     host: str = typer.Option("127.0.0.1", help="Address to bind. Only this machine can connect unless you "
