@@ -108,7 +108,7 @@ def test_quick_study_uses_real_models_and_restores_small_faces():
     quick = StudySpec.load("quick")
     assert all(m.train is None and m.weights is None for m in quick.models)  # packaged weights only
     names = {m.registered for m in quick.models}
-    assert names == {"fernet_kd2", "fernet_robust", "fernet_ensemble", "fernet", "mini_xception_64", "big_xception"}
+    assert names == {"fernet_kd2", "fernet_robust2", "fernet_ensemble", "fernet", "mini_xception_64", "big_xception"}
     assert DEFAULT_MODEL in names  # the main job shows the model `ferbench predict` uses
     assert all(get_model_entry(m.registered).meta.get("family") != "clip" for m in quick.models)
     degradations = {d.name: d.severities for d in quick.degradations}
