@@ -57,13 +57,14 @@ def quantize_int8(model_bytes: bytes, calibration: np.ndarray, calibration_ids: 
         src.write_bytes(model_bytes)
         quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
         graph = onnx.load(str(prepared)).graph
+        keep_float = float_nodes(graph)
         quantize_static(str(prepared), str(out), _Faces(batches, graph.input[0].name), quant_format=QuantFormat.QDQ,
                         per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=float_nodes(graph))
+                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=keep_float)
         proto = onnx.load(str(out))
     quant = {"type": "int8_static", "format": "QDQ", "per_channel": True, "weight_bits": 7, "calibration": "minmax",
-             "float_nodes": float_nodes(graph),
+             "float_nodes": keep_float,
              "n_calibration": int(len(calibration)), "calibration_ids_sha": _ids_digest(calibration_ids)}
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
