@@ -149,19 +149,18 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, list[dict]]:
     engines = [{"engine": "peer", "model": "fer_tflite", "path": _peer_model_file(args.fer_python),
                 "python": args.fer_python}]
     for model in args.models:
-        exported: dict[Path, bool] = {}  # each file once per run (the float one serves three engines)
+        files: dict[bool, Path] = {}  # int8? -> the file; each exported once, afresh (an older ferbench's is stale)
+        for int8 in (False, True):
+            path = work / f"{model}{'-int8' if int8 else ''}.onnx"
+            try:
+                export_model(model, None, path, data=args.data, int8=int8, force=True, max_drop=args.max_drop,
+                             device="cpu")
+                files[int8] = path
+            except ExportRefused as exc:  # e.g. int8 losing more than --max-drop points: its engines not benchmarked
+                print(f"{model} {'int8' if int8 else 'float'} graph: not benchmarked: {exc}", file=sys.stderr)
         for engine, backend in BACKEND.items():
-            int8 = engine.endswith("_int8")
-            path = None if backend.startswith("torch") else work / f"{model}{'-int8' if int8 else ''}.onnx"
-            if path is not None and path not in exported:  # afresh every run: an older ferbench's file is stale
-                try:
-                    export_model(model, None, path, data=args.data, int8=int8, force=True,
-                                 max_drop=args.max_drop, device="cpu")
-                    exported[path] = True
-                except ExportRefused as exc:  # e.g. int8 losing more than --max-drop points: not benchmarked
-                    print(f"{model} {engine}: not benchmarked: {exc}", file=sys.stderr)
-                    exported[path] = False
-            if path is not None and not exported[path]:
+            path = None if backend.startswith("torch") else files.get(engine.endswith("_int8"))
+            if path is None and not backend.startswith("torch"):
                 continue
             engines.append({"engine": engine, "model": model, "path": str(path) if path else None,
                             "python": sys.executable})
