@@ -127,6 +127,15 @@ def test_fernet_kd_is_v2_without_degradations_and_is_the_packaged_run():
         k: v for k, v in kd.items() if k not in ("targets", "augment")}
 
 
+def test_fernet_wide_is_fernet_kd_on_a_wider_network():
+    """fernet_wide measures capacity alone: fernet_kd's recipe with wider stages and a shorter schedule."""
+    kd, wide = _recipe("fernet_kd.yaml"), _recipe("fernet_wide.yaml")
+    assert {k: v for k, v in wide.items() if k not in ("arch_kwargs", "epochs", "max_minutes")} == {
+        k: v for k, v in kd.items() if k not in ("arch_kwargs", "epochs", "max_minutes")}
+    assert {**wide["arch_kwargs"], "widths": kd["arch_kwargs"]["widths"]} == kd["arch_kwargs"]
+    assert wide["arch_kwargs"]["widths"] == [64, 128, 256] and wide["epochs"] == 25
+
+
 def test_fernet_kd2_is_fernet_kd_trained_again_and_is_the_packaged_run():
     """fernet_kd2 changes only the starting weights (fernet_kd's packaged run) and the schedule of fernet_kd."""
     from ferbench.models import load_predictor
