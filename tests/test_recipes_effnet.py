@@ -136,6 +136,14 @@ def test_fernet_wide_is_fernet_kd_on_a_wider_network():
     assert wide["arch_kwargs"]["widths"] == [64, 128, 256] and wide["epochs"] == 25
 
 
+def test_fernet_ferplus_is_fernet_kd2_with_ferplus_votes():
+    """fernet_ferplus measures the FER+ votes alone: fernet_kd2's second cycle with the votes mixed into the labels."""
+    kd2, fp = _recipe("fernet_kd2.yaml"), _recipe("fernet_ferplus.yaml")
+    assert {k: v for k, v in fp.items() if k != "targets"} == {k: v for k, v in kd2.items() if k != "targets"}
+    assert {k: v for k, v in fp["targets"].items() if not k.startswith("ferplus")} == kd2["targets"]
+    assert fp["targets"]["ferplus_weight"] == 0.5 and fp["targets"]["ferplus_votes"].endswith("fer2013new.csv")
+
+
 def test_fernet_kd2_is_fernet_kd_trained_again_and_is_the_packaged_run():
     """fernet_kd2 changes only the starting weights (fernet_kd's packaged run) and the schedule of fernet_kd."""
     from ferbench.models import load_predictor
