@@ -159,8 +159,9 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, list[dict]]:
             except ExportRefused as exc:  # e.g. int8 losing more than --max-drop points: its engines not benchmarked
                 print(f"{model} {'int8' if int8 else 'float'} graph: not benchmarked: {exc}", file=sys.stderr)
         for engine, backend in BACKEND.items():
-            path = None if backend.startswith("torch") else files.get(engine.endswith("_int8"))
-            if path is None and not backend.startswith("torch"):
+            graph = not backend.startswith("torch")  # onnxruntime/OpenVINO read an exported file
+            path = files.get(engine.endswith("_int8")) if graph else None
+            if graph and path is None:
                 continue
             engines.append({"engine": engine, "model": model, "path": str(path) if path else None,
                             "python": sys.executable})
