@@ -12,6 +12,7 @@ from ferbench.data import load_dataset
 from ferbench.models import Prediction, Predictor, create_model
 from ferbench.models.checkpoint import save_checkpoint
 from ferbench.models.config import ModelConfig
+from ferbench.models.preprocess import to_tensor
 from ferbench.models.torch_predictor import TorchPredictor
 from ferbench.runs.evaluate import evaluate
 from ferbench.runs.files import read_predictions
@@ -70,6 +71,18 @@ def test_tta_modes_give_probabilities(fer_csv):
         p = TorchPredictor(module, ModelConfig(arch="tiny_cnn"), tta=tta).predict(ds.images)
         np.testing.assert_allclose(p.proba.sum(axis=1), 1.0, atol=1e-5)
     assert TorchPredictor(module, ModelConfig(arch="tiny_cnn"), tta="tencrop").cost_info()["tta_views"] == 10
+
+
+def test_float32_runs_channels_last_with_the_contiguous_probabilities(fer_csv):
+    """channels_last is a speed choice (benchmarks/channels_last.py), never a change of result."""
+    torch.manual_seed(0)
+    module = create_model("tiny_cnn").eval()
+    images, config = load_dataset(fer_csv, split="PublicTest").images, ModelConfig(arch="tiny_cnn")
+    with torch.inference_mode():  # before the predictor converts the module in place
+        expected = module(to_tensor(images, config.preprocess)).softmax(1).numpy()
+    pred = TorchPredictor(module, config, device="cpu")
+    assert next(p for p in pred.module.parameters() if p.ndim == 4).is_contiguous(memory_format=torch.channels_last)
+    np.testing.assert_allclose(pred.predict(images).proba, expected, atol=1e-5)
 
 
 def test_refuses_a_model_with_another_label_order():

@@ -24,7 +24,9 @@ class TorchPredictor(Predictor):
         if list(config.labels) != list(EMOTIONS):
             raise ValueError(f"model outputs {config.labels}, not FER order {list(EMOTIONS)}: refusing to guess a mapping")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.module = module.to(self.device).eval()
+        # channels_last in float32 too: on a 2-core AMD EPYC it ran big/mini-Xception 1.6x and FERNet 1.2x as
+        # fast, probabilities equal to 1e-6 (benchmarks/channels_last.py)
+        self.module = module.to(self.device, memory_format=torch.channels_last).eval()
         self.config, self.name = config, name or config.arch
         self.weights_sha256, self.weights_path = weights_sha256, weights_path
         self.batch_size, self.tta = batch_size, tta
@@ -33,22 +35,20 @@ class TorchPredictor(Predictor):
             self.set_precision(precision)
 
     def set_precision(self, precision: str) -> None:
-        """float32, or bfloat16: autocast with channels_last, several times faster on CPUs with AVX-512 BF16 or
-        AMX and slower on others (benchmarks/train_speed.py --compare). Probabilities differ slightly from
-        float32, so the precision joins :meth:`describe` and with it run identities and caches."""
+        """float32, or bfloat16: autocast, several times faster on CPUs with AVX-512 BF16 or AMX and slower on
+        others (benchmarks/train_speed.py --compare). Probabilities differ slightly from float32, so the
+        precision joins :meth:`describe` and with it run identities and caches."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
         self.precision = precision
-        if precision == "bfloat16":
-            self.module.to(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def predict(self, images: np.ndarray) -> Prediction:
-        x = to_tensor(images, self.config.preprocess).to(self.device)
+        x = to_tensor(images, self.config.preprocess).to(self.device).contiguous(memory_format=torch.channels_last)
         if self.precision == "float32":
             return Prediction.from_proba(probabilities(self.module, x, self.tta).cpu().numpy())
         with torch.autocast(self.device.type, dtype=torch.bfloat16):
-            proba = probabilities(self.module, x.contiguous(memory_format=torch.channels_last), self.tta)
+            proba = probabilities(self.module, x, self.tta)
         return Prediction.from_proba(proba.float().cpu().numpy())
 
     def describe(self) -> dict[str, Any]:
