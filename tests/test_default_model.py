@@ -1,6 +1,7 @@
 """The packaged models: the default (``DEFAULT_MODEL``, a single network chosen by measurement) loads with no
 arguments and is what eval/predict use; the ensemble stays available by name; the packaged files fit the size
-budget; and the packaged networks reproduce their model card's PublicTest counts on the shared data."""
+budget; the packaged ensembles name their members' files; and the packaged models reproduce their model card's
+PublicTest counts on the shared data."""
 
 import json
 import re
@@ -13,14 +14,16 @@ from typer.testing import CliRunner
 from conftest import SHARED_CSV, needs_shared, synthetic_faces
 from ferbench.cli.main import app
 from ferbench.models import load_predictor
-from ferbench.models.default_model import ENSEMBLE, FERNET, PACKAGED, WEIGHTS_DIR
+from ferbench.models.default_model import ENSEMBLE, ENSEMBLES, FERNET, PACKAGED, WEIGHTS_DIR
+from ferbench.models.files import packaged_files
 from ferbench.models.keras.sources import PRETRAINED_DIR
 from ferbench.models.registry import DEFAULT_MODEL
 
 runner = CliRunner()
 
 #: Right answers on the first 300 PublicTest faces in the model card's runs (``ferbench eval`` on PublicTest).
-CARD_COUNTS = {"fernet": 211, "fernet_robust": 204, "fernet_kd": 215, "fernet_kd2": 215, "fernet_robust2": 210}
+CARD_COUNTS = {"fernet": 211, "fernet_robust": 204, "fernet_kd": 215, "fernet_kd2": 215, "fernet_robust2": 210,
+               "fernet_trio": 219}
 
 
 def test_packaged_weights_are_small_and_load():
@@ -51,6 +54,20 @@ def test_packaged_networks_run_in_float32_from_half_storage(name):
     p = pred.predict(synthetic_faces(4)[0])
     np.testing.assert_allclose(p.proba.sum(axis=1), 1.0, atol=1e-5)
     assert pred.config.provenance["training_cost"]["wall_s"] > 600  # trained here, not for seconds
+
+
+@pytest.mark.parametrize("name", list(ENSEMBLES))
+def test_packaged_ensembles_load_their_members_and_hash_their_files(name):
+    ensemble = load_predictor(name)
+    members = ensemble.describe()["members"]
+    files = {f.name for f in packaged_files(name)}
+    assert ENSEMBLES[name][0] in files and all(m["weights_sha256"] for m in members)
+    for m in members:  # every member's weights are among the files that identify the ensemble
+        assert m["weights"] is None or m["weights"].rsplit("/", 1)[-1] in files
+    if name == "fernet_trio":  # the default network and the two MIT Xceptions, one view each
+        assert [m["name"] for m in members] == ["fernet_kd2", "big_xception", "mini_xception_64"]
+        assert {m["tta"] for m in members} == {"none"}
+        assert members[0]["weights_sha256"] == load_predictor("fernet_kd2").weights_sha256
 
 
 def test_eval_defaults_to_it_and_the_ensemble_keeps_its_cost(fer_csv, tmp_path):

@@ -64,9 +64,10 @@ def test_robust_study_compares_both_recipes_on_every_degradation():
 
     spec = StudySpec.load(ROOT / "recipes" / "robust_study.yaml")
     assert {d.name for d in spec.degradations} == {"none", *list_degradations()}
-    # the clean model, its clean control (more training, no degradations), the robust one and its clean twin
+    # the clean model, its clean control (more training, no degradations), the robust one and its clean twin; the
+    # default, its fine-tuned robust version, and the default with the two Xceptions
     assert [m.name for m in spec.models] == ["fernet", "fernet_restart", "fernet_robust", "fernet_kd", "fernet_kd2",
-                                             "fernet_robust2"]
+                                             "fernet_robust2", "fernet_trio"]
     assert all(m.weights is None or not m.weights.startswith("runs/") for m in spec.models)
     assert all(d.severities == [3] for d in spec.degradations if d.name != "none")
 

@@ -19,6 +19,15 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 ENSEMBLE = WEIGHTS_DIR / "fernet_ensemble.json"
 FERNET = WEIGHTS_DIR / "fernet.safetensors"
 
+#: Packaged ensembles (name: JSON file in ``weights/``, description).
+ENSEMBLES = {
+    "fernet_ensemble": ("fernet_ensemble.json",
+                        "ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA (~7 faces/s)"),
+    "fernet_trio": ("fernet_trio.json",
+                    "fernet_kd2 + big/mini-Xception, no TTA: the ensemble's accuracy at a tenth of its cost "
+                    "(packaged)"),
+}
+
 #: Packaged single networks trained by ``ferbench train`` (name: file, architecture, description). ``fernet`` is
 #: registered with its architecture in ``fernet.py``.
 PACKAGED = {
@@ -44,26 +53,24 @@ def _packaged(path: Path) -> Path:
     return path
 
 
-def load_ensemble(**options: Any) -> EnsemblePredictor:
-    return load_ensemble_file(_packaged(ENSEMBLE), name=options.pop("name", "fernet_ensemble"), **options)
-
-
 def load_packaged(name: str, filename: str, arch: str, weights: str | Path | None = None, **options: Any):
     """The packaged checkpoint ``filename`` as model ``name``, or another ``arch`` checkpoint given as ``weights``."""
     path = _packaged(WEIGHTS_DIR / filename) if weights is None else weights
     return load_checkpoint_predictor(path, expect_arch=arch, name=options.pop("name", name), **options)
 
 
-def _load_ensemble(name: str, weights: str | Path | None = None, **options: Any) -> EnsemblePredictor:
-    if weights is None:
-        return load_ensemble(name=name, **options)
-    return load_ensemble_file(weights, name=name, **options)
+def _register_ensemble(name: str, filename: str, description: str) -> None:
+    path = WEIGHTS_DIR / filename
+
+    def load(name: str, weights: str | Path | None = None, **options: Any) -> EnsemblePredictor:
+        return load_ensemble_file(_packaged(path) if weights is None else weights, name=name, **options)
+
+    register_model(name, family="ensemble", predictor=load, packaged_files=lambda: ensemble_files(path),
+                   description=description)(load)
 
 
-register_model("fernet_ensemble", family="ensemble", predictor=_load_ensemble,
-               packaged_files=lambda: ensemble_files(ENSEMBLE),
-               description="ferbench's packaged ensemble: three FERNets + big/mini-Xception, ten-view TTA "
-                           "(~7 faces/s)")(_load_ensemble)
+for _name, (_file, _description) in ENSEMBLES.items():
+    _register_ensemble(_name, _file, _description)
 
 
 def packaged_entry(filename: str, arch: str) -> dict[str, Any]:
