@@ -4,8 +4,8 @@ Why a second engine for the same file: on the 2-core Intel Xeon with AVX-512 VNN
 ran FERNet's quantized graph 1.8× as fast as ONNX Runtime's on one thread (README, "Against the `fer` package").
 The int8 graph's quantize/dequantize pairs become OpenVINO's int8 convolutions; a float graph runs in float32
 (OpenVINO would otherwise pick bfloat16 on AMX CPUs by itself, and a backend must not change a float model's
-numbers unasked). ``openvino-bf16`` asks for bfloat16: on the Xeon with AMX it ran float FERNet 2.5× as fast as
-float32 on one thread, with PublicTest accuracy within 0.06 points of float32 (README); on a CPU without bf16
+numbers unasked). ``openvino-bf16`` asks for bfloat16: on the Xeon with AMX it ran float FERNet 3.5-4.6× as fast
+as float32 on one thread, with PublicTest accuracy within 0.06 points of float32 (README); on a CPU without bf16
 OpenVINO runs float32, and the precision it used is part of the run's identity.
 """
 
