@@ -53,6 +53,25 @@ def test_graph_backends_match_torch(ckpt, tta, backend):
     assert backend.removesuffix("-bf16") in graph_p.describe()  # the engine's version is part of the identity
 
 
+@pytest.mark.parametrize("emulated", [True, False])
+def test_bf16_warns_where_the_cpu_emulates_it_and_never_switches(ckpt, monkeypatch, emulated):
+    import warnings
+
+    from ferbench.cost import bf16_notice, meter
+
+    monkeypatch.setattr(meter, "bf16_emulated", lambda: emulated)
+    assert bf16_notice("training", "32-true") is None and bf16_notice("training", "bf16-mixed", "cuda") is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pred = load_predictor("tiny_cnn", ckpt, device="cpu", backend="torch-bf16")
+    said = [str(w.message) for w in caught if "emulated" in str(w.message)]
+    assert pred.precision == "bfloat16"  # the user's choice stands either way
+    assert said == (["inference on torch-bf16 in bfloat16 on a CPU without AVX-512 BF16 or AMX: bfloat16 is emulated "
+                     "here and runs several times slower than float32 (a training step of VGG19, ResNet-50 or "
+                     "EfficientNet-B0 took 7-12x as long on a 2-core AMD EPYC: benchmarks/train_speed.py --compare); "
+                     "--backend torch runs float32"] if emulated else [])
+
+
 def test_bf16_backend_agrees_with_float32_and_is_part_of_the_identity(ckpt):
     from ferbench.models.export import parity
 
@@ -266,3 +285,15 @@ def test_int8_keeps_infinite_max_pool_padding_in_float(tmp_path):
     int8 = OnnxPredictor(quantize_int8(to_onnx(torch_p)[0], faces[:100]))
     got, want = int8.predict(faces[100:]).proba, torch_p.predict(faces[100:]).proba
     assert np.abs(got - want).mean() < 0.05 and (got.argmax(1) == want.argmax(1)).mean() >= 0.8
+
+
+def test_cli_shows_ferbench_warnings_as_messages_and_others_with_their_source():
+    from pathlib import Path
+
+    import ferbench
+    from ferbench.cli.main import _format_warning
+
+    ours = str(Path(ferbench.__file__).parent / "models" / "export.py")
+    assert _format_warning("bfloat16 is emulated", UserWarning, ours, 95) == "warning: bfloat16 is emulated\n"
+    theirs = _format_warning("old API", DeprecationWarning, "/elsewhere/lib.py", 7)
+    assert "/elsewhere/lib.py:7" in theirs and "DeprecationWarning" in theirs

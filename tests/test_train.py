@@ -68,6 +68,15 @@ def test_train_learns_and_eval_matches_validation(small_csv, tmp_path, capsys):
     assert {"preprocessing", "inference", "evaluation", "model"} <= set(run_json["cost"])
 
 
+def test_bf16_training_where_the_cpu_emulates_it_warns_and_keeps_the_precision(small_csv, tmp_path, monkeypatch):
+    from ferbench.cost import meter
+
+    monkeypatch.setattr(meter, "bf16_emulated", lambda: True)
+    with pytest.warns(UserWarning, match=r"training in bf16-mixed on a CPU without AVX-512 BF16 .* precision=32-true"):
+        run = train(_cfg(small_csv, epochs=1, precision="bf16-mixed"), tmp_path / "run", progress=False)
+    assert run["cost"]["training"]["precision"] == "bf16-mixed"  # warned, never switched
+
+
 def test_resume_refuses_other_config_and_fresh_run_refuses_existing(small_csv, tmp_path):
     out = tmp_path / "run"
     train(_cfg(small_csv, epochs=1), out, progress=False)

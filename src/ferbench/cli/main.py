@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -10,6 +12,19 @@ from .. import __version__
 from . import data, evaluate, export, models, predict, report, run, serve, teacher, train
 from . import restore as restore_cli
 from . import vlm as vlm_cli
+
+_plain_format = warnings.formatwarning
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """ferbench's own warnings read as messages to users, not as source lines; other packages' keep theirs."""
+    if str(Path(filename).resolve()).startswith(_PACKAGE):
+        return f"warning: {message}\n"
+    return _plain_format(message, category, filename, lineno, line)
+
+
+warnings.formatwarning = _format_warning
 
 app = typer.Typer(
     name="ferbench",

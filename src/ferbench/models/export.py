@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..cost import bf16_notice
 from .onnx_predictor import METADATA_KEY, OnnxPredictor
 from .openvino_predictor import OpenVinoBf16Predictor, OpenVinoPredictor
 from .predictor import Predictor
@@ -90,6 +91,9 @@ def with_backend(predictor: Predictor, backend: str, **options: Any) -> Predicto
     if backend == "torch-bf16":
         if options.get("threads"):
             torch.set_num_threads(int(options["threads"]))
+        # one message for every member of an ensemble: Python shows a repeated warning once
+        if notice := bf16_notice("inference on torch-bf16", "bfloat16", predictor.device.type):
+            warnings.warn(f"{notice}; --backend torch runs float32", stacklevel=2)
         predictor.set_precision("bfloat16")
         return predictor
     data, meta = to_onnx(predictor)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..cost import PhaseMeter, count_flops, count_params, machine_info
+from ..cost import PhaseMeter, bf16_notice, count_flops, count_params, machine_info
 from ..data import load_dataset
 from ..emotions import NUM_CLASSES
 from ..models import create_model
@@ -138,6 +138,9 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     if cfg.ema_decay:
         callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay))
     precision = cfg.precision if cfg.precision != "auto" else ("16-mixed" if torch.cuda.is_available() else "32-true")
+    on_cpu = cfg.accelerator == "cpu" or not torch.cuda.is_available()
+    if notice := bf16_notice("training", precision, "cpu" if on_cpu else "cuda"):
+        warnings.warn(f"{notice}; --set precision=32-true trains in float32 (a different run)", stacklevel=2)
     trainer = L.Trainer(
         max_epochs=cfg.epochs, max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
         accelerator=cfg.accelerator, devices=cfg.devices if cfg.devices == "auto" else int(cfg.devices),
