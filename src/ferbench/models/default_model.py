@@ -16,7 +16,6 @@ from .files import checkpoint_files, ensemble_files
 from .registry import register_model
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-ENSEMBLE = WEIGHTS_DIR / "fernet_ensemble.json"
 FERNET = WEIGHTS_DIR / "fernet.safetensors"
 
 #: Packaged ensembles (name: JSON file in ``weights/``, description).
@@ -27,6 +26,7 @@ ENSEMBLES = {
                     "fernet_kd2 + big/mini-Xception, no TTA: the ensemble's accuracy at 17x its speed (~100 "
                     "faces/s)"),
 }
+ENSEMBLE = WEIGHTS_DIR / ENSEMBLES["fernet_ensemble"][0]
 
 #: Packaged single networks trained by ``ferbench train`` (name: file, architecture, description). ``fernet`` is
 #: registered with its architecture in ``fernet.py``.

@@ -138,8 +138,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: boo
     if cfg.ema_decay:
         callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay))
     precision = cfg.precision if cfg.precision != "auto" else ("16-mixed" if torch.cuda.is_available() else "32-true")
-    on_cpu = cfg.accelerator == "cpu" or not torch.cuda.is_available()
-    if notice := bf16_notice("training", precision, "cpu" if on_cpu else "cuda"):
+    device = "cpu" if cfg.accelerator == "cpu" or not torch.cuda.is_available() else "cuda"
+    if notice := bf16_notice("training", precision, device):
         warnings.warn(f"{notice}; --set precision=32-true trains in float32 (a different run)", stacklevel=2)
     trainer = L.Trainer(
         max_epochs=cfg.epochs, max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
