@@ -1,10 +1,11 @@
-"""ferbench's own packaged models (FERNet alone and with flip TTA, the robust FERNet, the ensemble)
-against the imported mini-Xception, in the same run: PublicTest accuracy, throughput (images/s at batch 256) and
-batch-1 latency, and their ratios.
+"""ferbench's own packaged models (FERNet alone and with flip TTA, the default ``fernet_kd2``, the robust FERNet,
+the trio, the ensemble) against the imported mini-Xception, in the same run: PublicTest accuracy, throughput
+(images/s at batch 256) and batch-1 latency, and their ratios.
 
-    python benchmarks/fernet_vs_baseline.py [--threads 2] [--rows fernet fernet_robust ...] [--json out.json]
+    python benchmarks/fernet_vs_baseline.py [--threads 2] [--rows fernet fernet_kd2 ...] [--json out.json]
 
-The ensemble (~5 faces/s: 12 min for its accuracy alone) runs only when named in ``--rows``.
+Rows ending in ``@ENGINE`` run the same model through another inference engine (``--backend ENGINE``), exported in
+memory. The ensemble (~5 faces/s: 12 min for its accuracy alone) runs only when named in ``--rows``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fer2013-train-public.csv.gz"
 
 
-# (row, registered model, TTA or None for the model's own default)
+# (row, registered model, TTA or None for the model's own default); "@ENGINE" in a row names its backend
 MODELS = (("fernet", "fernet", None), ("fernet+flip", "fernet", "flip"), ("fernet_robust", "fernet_robust", None),
-          ("fernet_ensemble", "fernet_ensemble", None),
+          ("fernet_kd2", "fernet_kd2", None), ("fernet_kd2+flip", "fernet_kd2", "flip"),
+          ("fernet_kd2@onnxruntime", "fernet_kd2", None), ("fernet_kd2@openvino", "fernet_kd2", None),
+          ("fernet_trio", "fernet_trio", None), ("fernet_ensemble", "fernet_ensemble", None),
           ("mini_xception_64", "mini_xception_64", None))
-DEFAULT_ROWS = [key for key, _, _ in MODELS if key != "fernet_ensemble"]
+DEFAULT_ROWS = [key for key, _, _ in MODELS if key != "fernet_ensemble" and "@" not in key]
 
 
 def throughput(pred, images: np.ndarray, batch: int = 256, seconds: float = 20.0) -> float:
@@ -67,7 +70,9 @@ def main() -> None:
     ds = load_dataset(DATA, split="PublicTest")
     rows = {}
     for key, name, tta in chosen:
-        pred = load_predictor(name, None, **({"tta": tta} if tta else {}))
+        backend = key.partition("@")[2] or "torch"
+        pred = load_predictor(name, None, backend, **({"tta": tta} if tta else {}),
+                              **({"threads": args.threads} if backend != "torch" else {}))
         p = np.concatenate([pred.predict(ds.images[lo:lo + 256]).pred for lo in range(0, len(ds), 256)])
         m = compute_metrics(ds.labels, p, n_boot=1000)
         rows[key] = {"accuracy": m["accuracy"], "accuracy_ci": m["accuracy_ci"], "f1_macro": m["f1_macro"],

@@ -1,6 +1,6 @@
-"""The EfficientNet-Lite0 recipes train: two optimiser steps on a few hundred synthetic faces at a tiny input size,
-with every part the recipe names (ImageNet-format weights, FER+ votes, a teacher file, degradations); the FERNet
-robust recipes stay consistent with each other."""
+"""The EfficientNet-Lite0 recipes and the default model's FERNet recipes train: two optimiser steps on a few hundred
+synthetic faces, with every part the recipe names (ImageNet-format weights, FER+ votes, a teacher file, degradations);
+the FERNet recipes stay consistent with each other."""
 
 import numpy as np
 import pytest
@@ -56,6 +56,19 @@ def test_robust_recipe_trains_two_steps(inputs, tmp_path):
     assert run["status"] == "finished" and run["best"]["step"] == 2  # 200 faces / batch 100
     assert {"pretrained_sha256", "teacher_sha256", "ferplus_votes_sha256"} == set(run["input_files"])
     assert run["training_inputs"]["degrade"]["held_out_kinds"] == ["gaussian_blur", "low_brightness", "occlusion"]
+
+
+def test_default_models_recipe_trains_two_steps(inputs, tmp_path):
+    """fernet_kd2's recipe as written (bf16 autocast, channels_last, EMA, the teacher, starting from the packaged
+    fernet_kd as its run started from fernet_kd's run) trains two optimiser steps; only the data, the files, the
+    length and the input size (32 px: bf16 is emulated, and slow, on CPUs without AVX-512 BF16) are swapped."""
+    spec = _recipe("fernet_kd2.yaml")
+    spec.update(data=inputs["data"], pretrained=str(ROOT / "src/ferbench/models/weights/fernet_kd.safetensors"),
+                input_size=32, batch_size=100, epochs=1, max_minutes=None, threads=1)
+    spec["targets"].update(teacher=inputs["teacher"])
+    run = train(TrainConfig.model_validate(spec), tmp_path / "run", progress=False)
+    assert run["status"] == "finished" and run["best"]["step"] == 2  # 200 faces / batch 100
+    assert set(run["input_files"]) == {"teacher_sha256", "pretrained_sha256"}
 
 
 def test_robust_study_compares_both_recipes_on_every_degradation():
