@@ -18,7 +18,10 @@ the table gives medians. Each worker: accuracy on all faces, images/s over all f
     flock /tmp/ferbench-cpu.lock .venv/bin/python benchmarks/vs_fer.py --data ../shared/data/fer2013-train-public.csv.gz
 
 int8 models are exported first (``ferbench export --int8``: calibrated on 500 Training faces, checked on
-PublicTest) into ``--work-dir``, afresh on every run, outside the timed part.
+PublicTest) into ``--work-dir``, afresh on every run, outside the timed part. ``--engines`` picks ferbench's engines
+(all by default); on a CPU without AVX-512 BF16 or AMX, torch's bf16 is emulated and takes about half of each round
+(about 6 min for ``fernet_kd2`` on a 2-core AMD EPYC, at 0.02x the peer), which the driver says before it starts.
+(OpenVINO's bf16 ran at its float32 speed there.)
 """
 
 from __future__ import annotations
@@ -159,6 +162,8 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, list[dict]]:
             except ExportRefused as exc:  # e.g. int8 losing more than --max-drop points: its engines not benchmarked
                 print(f"{model} {'int8' if int8 else 'float'} graph: not benchmarked: {exc}", file=sys.stderr)
         for engine, backend in BACKEND.items():
+            if engine not in args.engines:
+                continue
             graph = not backend.startswith("torch")  # onnxruntime/OpenVINO read an exported file
             path = files.get(engine.endswith("_int8")) if graph else None
             if graph and path is None:
@@ -181,7 +186,12 @@ def _run(spec: dict, faces: Path, args: argparse.Namespace) -> dict:
 
 
 def driver(args: argparse.Namespace) -> None:
+    from ferbench.cost.meter import bf16_notice
+
     start = time.time()
+    notice = bf16_notice("engine torch_bf16", "bf16") if "torch_bf16" in args.engines else None
+    if notice:
+        print(f"note: {notice}; leave it out with --engines", file=sys.stderr)
     faces, engines = _prepare(args)
     print(f"prepared in {time.time() - start:.0f} s; {args.rounds} round(s) of {len(engines)} engines", file=sys.stderr)
     runs: dict[tuple[str, str], list[dict]] = {}
@@ -238,6 +248,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data/fer2013-train-public.csv.gz")
     ap.add_argument("--models", nargs="+", default=["fernet", "mini_xception_64"])
+    ap.add_argument("--engines", nargs="+", default=list(BACKEND), choices=list(BACKEND),
+                    help="ferbench's engines to run (the peer always runs)")
     ap.add_argument("--fer-python", default="/tmp/venv-fer/bin/python")
     ap.add_argument("--work-dir", default="/tmp/ferbench-vs_fer")
     ap.add_argument("--rounds", type=int, default=2)
