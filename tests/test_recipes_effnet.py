@@ -1,4 +1,4 @@
-"""The EfficientNet-Lite0 recipes and the default model's FERNet recipes train: two optimiser steps on a few hundred
+"""The EfficientNet-Lite0 recipes and the default model's FERNet recipe train: two optimiser steps on a few hundred
 synthetic faces, with every part the recipe names (ImageNet-format weights, FER+ votes, a teacher file, degradations);
 the FERNet recipes stay consistent with each other."""
 
