@@ -175,3 +175,15 @@ def test_page_webcam_with_chromiums_fake_camera(server, browser):
     assert "webcam.jpg" in status
     browser.find_element("id", "stop").click()
     assert _wait(browser, "return document.getElementById('stop').hidden")
+
+
+def test_api_docs_render_offline(server, browser):
+    # The browser can reach nothing but this server, so the docs render only if their scripts are served locally.
+    browser.get(server + "/docs")
+    paths = _wait(browser, "const p = [...document.querySelectorAll('.opblock-summary-path')]"
+                           ".map(e => e.textContent); return p.length ? p : null")
+    assert {"/predict", "/models", "/healthz"} <= set(paths)
+    browser.get(server + "/redoc")
+    _wait(browser, "return document.body.innerText.includes('POST') && document.body.innerText.includes('/predict')")
+    html = httpx.get(server + "/docs").text + httpx.get(server + "/redoc").text
+    assert "cdn." not in html and "https://" not in html

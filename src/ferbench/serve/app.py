@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -91,7 +92,9 @@ def create_app(service: PredictService) -> FastAPI:
         yield
         service.close()
 
-    app = FastAPI(title="ferbench serve", version=__version__, lifespan=lifespan,
+    # The API docs (/docs, /redoc) serve Swagger UI and ReDoc from the installed package, not from a CDN: the
+    # server is meant to work offline, and a page must not fetch scripts from other sites.
+    app = FastAPIOffline(title="ferbench serve", version=__version__, lifespan=lifespan,
                   description="Facial-expression recognition with ferbench's model: the same results as "
                               "`ferbench predict --json`.")
     app.add_middleware(BodyLimit, max_bytes=service.config.max_upload_bytes,
