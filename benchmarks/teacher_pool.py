@@ -43,20 +43,24 @@ def main() -> None:
 
     ds = load_dataset(DATA, split="PublicTest")
     proba = {}
+
+    def labels_of(members) -> np.ndarray:
+        return np.mean([proba[m] for m in members], 0).argmax(1)
+
+    def score(members) -> float:
+        return float(np.mean(labels_of(members) == ds.labels))
+
     for name, model, weights in POOL:
         pred = load_predictor(model, WEIGHTS_DIR / weights if weights else None, tta="flip")
         proba[name] = np.concatenate([pred.predict(ds.images[i:i + 256]).proba for i in range(0, len(ds), 256)])
-        print(f"{name:18s} {np.mean(proba[name].argmax(1) == ds.labels):.2%}", flush=True)
-
-    def score(members) -> float:
-        return float(np.mean(np.mean([proba[m] for m in members], 0).argmax(1) == ds.labels))
+        print(f"{name:18s} {score([name]):.2%}", flush=True)
 
     subsets = [list(c) for r in range(1, len(POOL) + 1) for c in itertools.combinations(proba, r)]
     best = max(subsets, key=score)
     rows = {}
     for label, members in (("teacher (fernet_ensemble's members)", TEACHER), ("all eight", list(proba)),
                            ("best subset (chosen on PublicTest)", best)):
-        m = compute_metrics(ds.labels, np.mean([proba[k] for k in members], 0).argmax(1), n_boot=1000)
+        m = compute_metrics(ds.labels, labels_of(members), n_boot=1000)
         rows[label] = {"members": members, "accuracy": m["accuracy"], "accuracy_ci": m["accuracy_ci"]}
         print(f"{label}: {m['accuracy']:.2%} [{m['accuracy_ci'][0]:.2%}, {m['accuracy_ci'][1]:.2%}]  "
               f"{' + '.join(members)}")

@@ -95,8 +95,8 @@ def create_app(service: PredictService) -> FastAPI:
     # The API docs (/docs, /redoc) serve Swagger UI and ReDoc from the installed package, not from a CDN: the
     # server is meant to work offline, and a page must not fetch scripts from other sites.
     app = FastAPIOffline(title="ferbench serve", version=__version__, lifespan=lifespan,
-                  description="Facial-expression recognition with ferbench's model: the same results as "
-                              "`ferbench predict --json`.")
+                         description="Facial-expression recognition with ferbench's model: the same results as "
+                                     "`ferbench predict --json`.")
     app.add_middleware(BodyLimit, max_bytes=service.config.max_upload_bytes,
                        read_timeout_s=service.config.read_timeout_s)
 
